@@ -1,0 +1,180 @@
+//! The report for people: the verdict first, then the evidence with
+//! `path:line`, then the steps; sources last.
+
+use super::inert;
+use anstyle::{AnsiColor, Style};
+use servicing_doctor::report::{CheckStatus, Report};
+use servicing_doctor::rules::Severity;
+use std::io::{self, Write};
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn s(&self, style: Style, text: &str) -> String {
+        if self.on {
+            format!("{}{}{}", style.render(), text, style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn sev_style(s: Severity) -> Style {
+    match s {
+        Severity::Error => AnsiColor::Red.on_default().bold(),
+        Severity::Warning => AnsiColor::Yellow.on_default().bold(),
+        Severity::Info => AnsiColor::Cyan.on_default(),
+    }
+}
+
+pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<()> {
+    let p = Paint { on: color };
+    let bold = Style::new().bold();
+    let dim = Style::new().dimmed();
+    let read = report
+        .sources
+        .iter()
+        .filter(|s| s.error.is_none() && s.kind.as_str() != "unknown")
+        .count();
+    let errors = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let verdict = match (report.findings.len(), errors) {
+        (0, _) => "No servicing failure found".to_string(),
+        (n, 0) => format!("{n} finding(s), none fatal"),
+        (n, e) => format!("{e} failure(s) found ({n} finding(s) in all)"),
+    };
+    writeln!(out, "{} — {} log(s) read", p.s(bold, &verdict), read)?;
+    for (i, f) in report.findings.iter().enumerate() {
+        writeln!(out)?;
+        let sev = f.severity.as_str().to_uppercase();
+        writeln!(
+            out,
+            "{} {}  {}",
+            p.s(dim, &format!("[{}]", i + 1)),
+            p.s(sev_style(f.severity), &sev),
+            p.s(bold, &inert(&f.title))
+        )?;
+        let scenario = f
+            .scenario
+            .as_ref()
+            .map(|s| format!(" (scenario {s})"))
+            .unwrap_or_default();
+        writeln!(out, "    rule:     {}{}", f.rule, scenario)?;
+        if let Some(t) = f.time {
+            writeln!(out, "    when:     {}", t.strftime("%Y-%m-%d %H:%M:%S"))?;
+        }
+        if let Some(code) = &f.code {
+            let name = f
+                .code_name
+                .as_deref()
+                .map(|n| format!(" {n}"))
+                .unwrap_or_default();
+            let msg = f
+                .code_message
+                .as_deref()
+                .map(|m| format!(" — {m}"))
+                .unwrap_or_default();
+            writeln!(out, "    code:     {code}{name}{msg}")?;
+        }
+        if let Some(m) = f.facts.get("missing") {
+            writeln!(out, "    missing:  {}", p.s(bold, &inert(m)))?;
+        }
+        for (k, v) in f.facts.iter().filter(|(k, _)| k.as_str() != "missing") {
+            writeln!(out, "    {:<9} {}", format!("{k}:"), inert(v))?;
+        }
+        writeln!(out)?;
+        for line in wrap(&f.summary, 76) {
+            writeln!(out, "    {line}")?;
+        }
+        writeln!(out)?;
+        writeln!(out, "    {}", p.s(bold, "Evidence:"))?;
+        for e in &f.evidence {
+            let at = format!("{}:{}", e.path, e.line);
+            writeln!(out, "      {}", p.s(dim, &inert(&at)))?;
+            writeln!(out, "        {}", inert(&e.text))?;
+        }
+        writeln!(out)?;
+        writeln!(out, "    {}", p.s(bold, "What to do:"))?;
+        for (n, step) in f.remediation.steps.iter().enumerate() {
+            let mut lines = wrap(&inert(step), 72).into_iter();
+            if let Some(first) = lines.next() {
+                writeln!(out, "      {:>2}. {first}", n + 1)?;
+            }
+            for l in lines {
+                writeln!(out, "          {l}")?;
+            }
+        }
+    }
+    if !report.checks.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", p.s(bold, "Checks:"))?;
+        for c in &report.checks {
+            let st = match c.status {
+                CheckStatus::Pass => p.s(AnsiColor::Green.on_default(), "pass"),
+                CheckStatus::Fail => p.s(AnsiColor::Red.on_default().bold(), "FAIL"),
+                CheckStatus::Skipped => p.s(dim, "skip"),
+            };
+            writeln!(out, "  {st}  {}: {}", c.id, inert(&c.detail))?;
+        }
+    }
+    if !report.system.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", p.s(bold, "System:"))?;
+        for (k, v) in &report.system {
+            writeln!(out, "  {k}: {}", inert(v))?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", p.s(bold, "Sources:"))?;
+    for s in &report.sources {
+        let detail = match &s.error {
+            Some(e) => p.s(AnsiColor::Red.on_default(), &format!("error: {}", inert(e))),
+            None => format!(
+                "{}, {} bytes, {} records",
+                s.encoding.unwrap_or("-"),
+                s.bytes,
+                s.records
+            ),
+        };
+        writeln!(
+            out,
+            "  {:<14} {}  {}",
+            s.kind.as_str(),
+            inert(&s.path),
+            p.s(dim, &detail)
+        )?;
+        for w in &s.warnings {
+            writeln!(
+                out,
+                "  {:<14} {}",
+                "",
+                p.s(dim, &format!("note: {}", inert(w)))
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Greedy word wrap.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}

@@ -1,0 +1,183 @@
+//! The real logs in `$SERVICING_DOCTOR_SHARED/corpus` (set by `.ci/run`;
+//! without it these tests say they were skipped). Every file is read
+//! without error and classified as SOURCES.tsv says; only the seed's CBS
+//! excerpt (and its UTF-16 copy) gives rule A; nothing gives rule B.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+fn shared() -> Option<PathBuf> {
+    match std::env::var_os("SERVICING_DOCTOR_SHARED") {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            assert!(
+                p.join("corpus").is_dir(),
+                "SERVICING_DOCTOR_SHARED={} has no corpus/",
+                p.display()
+            );
+            Some(p)
+        }
+        None => {
+            eprintln!("skipped: SERVICING_DOCTOR_SHARED is not set (.ci/run sets it to ../shared)");
+            None
+        }
+    }
+}
+
+/// SOURCES.tsv kind → our kind; "other" files are named one by one.
+fn expected_kind(file: &str, listed: &str) -> &'static str {
+    match (listed, file) {
+        ("cbs", _) => "cbs",
+        ("dism", _) => "dism",
+        ("setupact", _) => "setupact",
+        ("setuperr", _) => "setuperr",
+        ("wulog", _) => "windowsupdate",
+        // Real CBS excerpts: concatenated by a user, or doc-edited without timestamps.
+        ("other", f) if f.starts_with("cbs_") || f.starts_with("other_server2016") => "cbs",
+        ("other", f) if f.starts_with("setupdiag_results") => "setupdiag_text",
+        (k, f) => panic!("no expectation for {f} (kind {k}); add one"),
+    }
+}
+
+fn sources_tsv(path: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut cols = l.split('\t');
+            (
+                cols.next().unwrap().to_string(),
+                cols.next().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn by_name(r: &Run, root: &Path) -> HashMap<String, Value> {
+    r.json["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let p = Path::new(s["path"].as_str().unwrap());
+            (
+                p.strip_prefix(root).unwrap().display().to_string(),
+                s.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn corpus_logs_are_read_and_classified() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpus");
+    let r = diagnose(&[&corpus]);
+    let got = by_name(&r, &corpus);
+    let mut checked = 0;
+    for (tsv, prefix) in [
+        (corpus.join("SOURCES.tsv"), ""),
+        (corpus.join("extra/SOURCES.tsv"), "extra/"),
+    ] {
+        for (file, kind) in sources_tsv(&tsv) {
+            let rel = format!("{prefix}{file}");
+            let s = got
+                .get(&rel)
+                .unwrap_or_else(|| panic!("{rel} was not read"));
+            assert!(s["error"].is_null(), "{rel}: {}", s["error"]);
+            assert_eq!(s["kind"], expected_kind(&file, &kind), "{rel}");
+            assert!(s["records"].as_u64().unwrap() > 0, "{rel}: no records");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "only {checked} files listed");
+    // Derived copies and the artifacts we can already read as text.
+    assert_eq!(
+        got["derived/cbs_msdocs_2017_0x80070003_ntprint_driver_rollback.utf16le-bom-crlf.log"]
+            ["kind"],
+        "cbs"
+    );
+    assert_eq!(
+        got["derived/cbs_msdocs_2017_0x80070003_ntprint_driver_rollback.utf16le-bom-crlf.log"]
+            ["encoding"],
+        "utf-16le"
+    );
+    assert_eq!(
+        got["derived/setupdiag_msdocs_sample_findspfatalerror_0x57.utf16le-bom-crlf.xml"]["kind"],
+        "setupdiag_xml"
+    );
+    assert_eq!(
+        got["artifacts/other/UpdateAgent_win10-18362.log"]["kind"],
+        "updateagent"
+    );
+    for (rel, s) in &got {
+        assert!(s["error"].is_null(), "{rel}: {}", s["error"]);
+        if rel.starts_with("artifacts/setupapi/") {
+            assert_eq!(s["kind"], "setupapi", "{rel}");
+            assert!(s["records"].as_u64().unwrap() > 1000, "{rel}");
+        }
+        if rel.starts_with("artifacts/cab/") || rel.starts_with("artifacts/hives/") {
+            assert_eq!(s["kind"], "unknown", "{rel}");
+        }
+    }
+}
+
+#[test]
+fn only_the_seed_excerpt_gives_a_seed_rule() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpus");
+    let r = diagnose(&[&corpus]);
+    let a = findings(&r, RULE_A);
+    let mut files: Vec<String> = a
+        .iter()
+        .map(|f| {
+            f["evidence"][0]["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "cbs_msdocs_2017_0x80070003_ntprint_driver_rollback.log",
+            "cbs_msdocs_2017_0x80070003_ntprint_driver_rollback.utf16le-bom-crlf.log"
+        ]
+    );
+    for f in &a {
+        assert_eq!(fact(f, "inf"), Some("ntprint4.inf"));
+        // Each finding's evidence stays within its own file (no cross-talk between the two copies is required,
+        // but both must cite the Startup failure line).
+        assert!(f["evidence"].as_array().unwrap().iter().any(|e| e["text"]
+            .as_str()
+            .unwrap()
+            .contains("Startup: Failed while processing")));
+    }
+    assert!(
+        findings(&r, RULE_B).is_empty(),
+        "{:?}",
+        findings(&r, RULE_B)
+    );
+}
+
+#[test]
+fn seed_excerpt_json_names_ntprint4() {
+    let Some(shared) = shared() else { return };
+    let f = shared.join("corpus/cbs_msdocs_2017_0x80070003_ntprint_driver_rollback.log");
+    let r = diagnose(&[&f]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("ntprint4.inf"));
+    assert_eq!(
+        fact(findings(&r, RULE_A)[0], "missing"),
+        Some("ntprint4.inf")
+    );
+}

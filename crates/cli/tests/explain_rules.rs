@@ -1,0 +1,115 @@
+//! `explain` and `rules`, end to end.
+
+mod common;
+use common::*;
+
+#[test]
+fn explain_decodes_and_names_the_rules() {
+    let out = run(&["explain", "0x80070003"]);
+    assert_eq!(out.status.code(), Some(0));
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.contains("ERROR_PATH_NOT_FOUND"), "{t}");
+    assert!(t.contains("The system cannot find the path specified."));
+    assert!(t.contains("FACILITY_WIN32"));
+    assert!(t.contains(RULE_A) && t.contains(RULE_B));
+    let out = run(&["explain", "3", "--format", "json"]);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["win32"], 3);
+    assert_eq!(j["name"], "ERROR_PATH_NOT_FOUND");
+}
+
+#[test]
+fn explain_setup_codes_with_extend() {
+    let out = run(&["explain", "0xC1900101-0x20017", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["hex"], "0xC1900101");
+    assert_eq!(j["extend"]["phase"], 2);
+    assert!(j["extend"]["phase_name"]
+        .as_str()
+        .unwrap()
+        .contains("SAFE_OS"));
+}
+
+#[test]
+fn explain_rejects_non_codes() {
+    let out = run(&["explain", "banana"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`banana` is not an error code"));
+}
+
+#[test]
+fn rules_test_passes_and_list_shows_the_seed_rules() {
+    let out = run(&["rules", "test"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(", 0 failed"));
+    let out = run(&["rules", "list"]);
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.contains(RULE_A) && t.contains(RULE_B));
+}
+
+#[test]
+fn a_broken_rule_file_names_file_and_line() {
+    let d = tree(&[(
+        "mine.yaml",
+        "id: my-rule\ntitle: t\nseverity: error\nsummary: s\nsignals:\n  - id: a\n    kinds: [cbs]\n    anchor: \"hello world\"\n    regex: '(unclosed'\nremediation: { id: r, steps: [x] }\n",
+    )]);
+    let out = bin()
+        .args(["diagnose", "--rules"])
+        .arg(d.path())
+        .arg(examples())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("mine.yaml:9:") && err.contains("does not compile"),
+        "{err}"
+    );
+    let d = tree(&[("typo.yaml", "id: x\ntitle: t\nseverty: error\n")]);
+    let out = bin()
+        .args(["rules", "test", "--rules"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("typo.yaml:3:") && err.contains("severty"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_user_rule_from_a_folder_fires() {
+    let d = tree(&[(
+        "rules/dism-source-missing.yaml",
+        r#"id: dism-0x800f081f-source-missing
+title: DISM could not find repair source files
+severity: warning
+code: "0x800f081f"
+summary: The repair source was not found.
+signals:
+  - id: restorehealth
+    kinds: [dism]
+    anchor: "0x800f081f"
+    match: ["2023-05-17 08:40:00, Error                 DISM   DISM Package Manager: PID=7092 Failed finalizing changes. - CDISMPackageManager::Internal_Finalize(hr:0x800f081f)"]
+remediation: { id: give-a-source, steps: ["Point /Source at a matching install.wim"] }
+"#,
+    ), ("logs/dism.log", "2023-05-17 08:40:00, Error                 DISM   DISM Package Manager: PID=7092 Failed finalizing changes. - CDISMPackageManager::Internal_Finalize(hr:0x800f081f)\n")]);
+    let out = bin()
+        .args(["diagnose", "-f", "json", "--rules"])
+        .arg(d.path().join("rules"))
+        .arg(d.path().join("logs"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "a warning is not a failure");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["findings"][0]["rule"], "dism-0x800f081f-source-missing");
+    assert_eq!(j["findings"][0]["code_name"], "CBS_E_SOURCE_MISSING");
+}

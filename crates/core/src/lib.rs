@@ -1,0 +1,23 @@
+//! servicing-doctor's library: reads Windows servicing logs, finds why an
+//! update or upgrade failed, and returns one report model. It never prints;
+//! the `servicing-doctor` binary is a thin layer over it.
+//!
+//! Pipeline (one direction): [`sources`] → [`decode`] → [`records`] →
+//! [`rules`] (prefilter, signals, correlation) → [`report`].
+//! [`diagnose`] runs the whole pipeline.
+
+pub mod decode;
+pub mod diagnose;
+pub mod hresult;
+pub mod kind;
+pub mod records;
+pub mod report;
+pub mod rules;
+pub mod sources;
+
+pub use diagnose::{diagnose, DiagnoseOptions};
+pub use kind::LogKind;
+pub use report::Report;
+
+/// The version printed in reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,121 @@
+//! The one report model every printer reads. Its JSON form is the stable
+//! contract `servicing-doctor/report/v1` (see DESIGN.md).
+
+use crate::kind::LogKind;
+use crate::rules::Severity;
+use jiff::civil::DateTime;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const SCHEMA: &str = "servicing-doctor/report/v1";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub version: &'static str,
+    pub sources: Vec<Source>,
+    pub findings: Vec<Finding>,
+    pub checks: Vec<Check>,
+    pub system: BTreeMap<String, String>,
+}
+
+impl Report {
+    pub fn new() -> Report {
+        Report {
+            schema: SCHEMA,
+            version: crate::VERSION,
+            sources: Vec::new(),
+            findings: Vec::new(),
+            checks: Vec::new(),
+            system: BTreeMap::new(),
+        }
+    }
+
+    /// True when any finding has error severity (exit code 1).
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// True when at least one source was read.
+    pub fn any_source_read(&self) -> bool {
+        self.sources.iter().any(|s| s.error.is_none())
+    }
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Report::new()
+    }
+}
+
+/// One input file (or archive member) and what came of reading it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    pub path: String,
+    pub kind: LogKind,
+    /// `utf-8`, `utf-8-bom`, `utf-16le`, `utf-16be`, `utf-8+windows-1252`; absent when unread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<&'static str>,
+    pub bytes: u64,
+    pub records: u64,
+    /// Why the source could not be read; the other sources are still diagnosed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Things repaired or cut short while reading it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub title: String,
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    /// When the failure happened (the trigger's local log time).
+    pub time: Option<DateTime>,
+    pub summary: String,
+    pub facts: BTreeMap<String, String>,
+    pub evidence: Vec<Evidence>,
+    pub remediation: RemediationOut,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub path: String,
+    pub line: u64,
+    pub time: Option<DateTime>,
+    pub text: String,
+    /// The rule signal this line matched.
+    pub signal: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RemediationOut {
+    pub id: String,
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Pass,
+    Fail,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub id: String,
+    pub status: CheckStatus,
+    pub detail: String,
+}

@@ -1,0 +1,250 @@
+//! Signal hits → findings. An incident starts at a trigger hit; hits of
+//! the rule's other signals join it when they fall inside the window
+//! around the trigger's time (any file, unless the rule says `same_file`).
+//! Across files, a hit joins only from a log of another kind in the same
+//! bundle (input path): two CBS logs are two timelines (a copy, or another
+//! machine), never one incident.
+//! The most recent incidents are formed first, so a trigger already used
+//! as evidence does not start a second, older copy of the same incident.
+
+use super::scan::Hit;
+use super::{Rule, RuleSet};
+use crate::hresult;
+use crate::kind::LogKind;
+use crate::report::{Evidence, Finding, RemediationOut};
+use jiff::civil::DateTime;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashSet};
+
+/// Lines without a time join a trigger in the same file this close.
+const LINE_PROXIMITY: u64 = 200;
+/// Evidence lines kept per finding.
+pub const MAX_EVIDENCE: usize = 200;
+
+/// What correlation needs to know of each source.
+#[derive(Debug, Clone)]
+pub struct SourceInfo {
+    pub path: String,
+    pub kind: LogKind,
+    /// Sources of one bundle (one input path) share a group.
+    pub group: usize,
+}
+
+/// Whole seconds since 1970-01-01 of a civil time (no time zone involved).
+fn secs(t: DateTime) -> i64 {
+    // Days from civil (Howard Hinnant's algorithm).
+    let (y, m, d) = (
+        i64::from(t.year()),
+        i64::from(t.month()),
+        i64::from(t.day()),
+    );
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + i64::from(t.hour()) * 3600 + i64::from(t.minute()) * 60 + i64::from(t.second())
+}
+
+fn joins(rule: &Rule, trigger: &Hit, h: &Hit, sources: &[SourceInfo]) -> bool {
+    if h.source != trigger.source {
+        let (a, b) = (&sources[trigger.source], &sources[h.source]);
+        if rule.same_file || a.kind == b.kind || a.group != b.group {
+            return false;
+        }
+    }
+    let sig = &rule.signals[h.signal];
+    let near_line = h.source == trigger.source && h.line.abs_diff(trigger.line) <= LINE_PROXIMITY;
+    match (trigger.time, h.time) {
+        (Some(a), Some(b)) => (secs(a) - secs(b)).abs() <= sig.window.unwrap_or(rule.window),
+        (_, None) if sig.anytime => true,
+        _ => near_line,
+    }
+}
+
+/// Correlate every rule's hits. `paths[source]` names each source.
+pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Vec<Finding> {
+    let mut by_rule: BTreeMap<usize, Vec<&Hit>> = BTreeMap::new();
+    for h in hits {
+        by_rule.entry(h.rule).or_default().push(h);
+    }
+    let mut findings = Vec::new();
+    for (ri, rule_hits) in by_rule {
+        let rule = &rules.rules[ri];
+        let mut triggers: Vec<&Hit> = rule_hits
+            .iter()
+            .copied()
+            .filter(|h| rule.triggers.contains(&h.signal))
+            .collect();
+        // Most recent first; untimed ones last, in file order.
+        triggers.sort_by_key(|h| (Reverse(h.time.map(secs)), h.source, Reverse(h.line)));
+        let mut used: HashSet<(usize, u64, usize)> = HashSet::new();
+        for t in triggers {
+            if used.contains(&(t.source, t.line, t.signal)) {
+                continue;
+            }
+            let members: Vec<&Hit> = rule_hits
+                .iter()
+                .copied()
+                .filter(|h| joins(rule, t, h, sources))
+                .collect();
+            let distinct: HashSet<usize> = members.iter().map(|h| h.signal).collect();
+            if distinct.len() < rule.min_signals {
+                continue;
+            }
+            for m in &members {
+                used.insert((m.source, m.line, m.signal));
+            }
+            findings.push(finding(rule, t, &members, sources));
+        }
+    }
+    findings.sort_by_key(|f| (f.severity, Reverse(f.time.map(secs)), f.rule.clone()));
+    findings
+}
+
+fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], sources: &[SourceInfo]) -> Finding {
+    let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
+    let distance = |h: &Hit| match (trigger.time, h.time) {
+        (Some(a), Some(b)) => (
+            (secs(a) - secs(b)).unsigned_abs(),
+            h.line.abs_diff(trigger.line),
+        ),
+        _ => (u64::MAX, h.line.abs_diff(trigger.line)),
+    };
+    let mut facts = BTreeMap::new();
+    for (name, cands) in &rule.facts {
+        let value = cands.iter().find_map(|(si, cap)| {
+            members
+                .iter()
+                .filter(|h| h.signal == *si)
+                .filter_map(|h| {
+                    h.captures
+                        .iter()
+                        .find(|(n, v)| n == cap && !v.is_empty())
+                        .map(|(_, v)| (h, v))
+                })
+                .min_by_key(|(h, _)| distance(h))
+                .map(|(_, v)| v.clone())
+        });
+        if let Some(v) = value {
+            facts.insert(name.clone(), v);
+        }
+    }
+    let mut ordered: Vec<&Hit> = members.to_vec();
+    // By time, untimed lines (SetupDiag summaries) last.
+    ordered.sort_by(|a, b| {
+        (a.time.is_none(), a.time, &paths[a.source], a.line).cmp(&(
+            b.time.is_none(),
+            b.time,
+            &paths[b.source],
+            b.line,
+        ))
+    });
+    let mut seen = HashSet::new();
+    let mut evidence = Vec::new();
+    for h in ordered {
+        if !seen.insert((h.source, h.line)) {
+            continue;
+        }
+        if evidence.len() == MAX_EVIDENCE {
+            facts.insert(
+                "evidence_truncated".into(),
+                format!("only the first {MAX_EVIDENCE} lines are listed"),
+            );
+            break;
+        }
+        evidence.push(Evidence {
+            path: paths[h.source].to_string(),
+            line: h.line,
+            time: h.time,
+            text: h.text.clone(),
+            signal: rule.signals[h.signal].id.clone(),
+        });
+    }
+    let decoded = rule.code.map(hresult::decode);
+    let steps = rule
+        .remediation
+        .steps
+        .iter()
+        .map(|s| fill(s, &facts))
+        .collect();
+    Finding {
+        rule: rule.id.clone(),
+        title: rule.title.clone(),
+        severity: rule.severity,
+        code: decoded.as_ref().map(|d| d.hex.clone()),
+        code_name: decoded.as_ref().and_then(|d| d.name.map(str::to_string)),
+        code_message: decoded.as_ref().and_then(|d| d.message.map(str::to_string)),
+        scenario: rule.scenario.clone(),
+        time: trigger.time,
+        summary: rule.summary.clone(),
+        facts,
+        evidence,
+        remediation: RemediationOut {
+            id: rule.remediation.id.clone(),
+            steps,
+        },
+        references: rule.references.clone(),
+    }
+}
+
+/// Replace `{fact}` in a remediation step with the fact's value.
+fn fill(step: &str, facts: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(step.len());
+    let mut rest = step;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close)
+                if after[..close]
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                    && close > 0 =>
+            {
+                let name = &after[..close];
+                match facts.get(name) {
+                    Some(v) => out.push_str(v),
+                    None => out.push_str("(not named in the logs)"),
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fill, secs};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn fills_facts_and_leaves_script_braces() {
+        let mut f = BTreeMap::new();
+        f.insert("missing".to_string(), "C:\\x.inf".to_string());
+        assert_eq!(fill("list {missing}.", &f), "list C:\\x.inf.");
+        assert_eq!(fill("{inf}", &f), "(not named in the logs)");
+        assert_eq!(
+            fill("% { & robocopy $_.FullName }", &f),
+            "% { & robocopy $_.FullName }"
+        );
+    }
+
+    #[test]
+    fn seconds_since_epoch() {
+        assert_eq!(secs("1970-01-01T00:00:00".parse().unwrap()), 0);
+        assert_eq!(secs("2000-03-01T00:00:01".parse().unwrap()), 951_868_801);
+        assert_eq!(
+            secs("2017-12-06T15:30:46.9".parse().unwrap()),
+            1_512_574_246
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! The rule file format, as written by people. See `rules/README.md`.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+/// One rule file (YAML).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDoc {
+    pub id: Spanned<String>,
+    pub title: String,
+    pub severity: Severity,
+    /// Seed scenario letter, when the rule implements one.
+    #[serde(default)]
+    pub scenario: Option<String>,
+    /// The error code the rule is about ("0x80070003").
+    #[serde(default)]
+    pub code: Option<Spanned<String>>,
+    /// What the finding means, for people.
+    pub summary: String,
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// How far from the trigger's time other signals may be ("0s" = same second).
+    #[serde(default)]
+    pub window: Option<Spanned<String>>,
+    /// How many distinct signals an incident needs (default 1).
+    #[serde(default = "one")]
+    pub min_signals: usize,
+    /// Signals that start an incident (default: every signal).
+    #[serde(default)]
+    pub triggers: Vec<Spanned<String>>,
+    /// Evidence must come from the trigger's own file.
+    #[serde(default)]
+    pub same_file: bool,
+    pub signals: Vec<SignalDoc>,
+    /// fact name -> candidate sources `signal.capture`, first found wins.
+    #[serde(default)]
+    pub facts: BTreeMap<String, Vec<Spanned<String>>>,
+    pub remediation: RemediationDoc,
+    /// Small logs the rule must (or must not) fire on; run by `rules test`.
+    #[serde(default)]
+    pub tests: Vec<CaseDoc>,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalDoc {
+    pub id: Spanned<String>,
+    /// Log kinds this signal reads (`cbs`, `dism`, `setupact`, ...).
+    pub kinds: Vec<Spanned<String>>,
+    /// Literal text that must occur in the line; one or several (any).
+    pub anchor: OneOrMany,
+    /// Match anchors ignoring ASCII case (slower; use only where needed).
+    #[serde(default)]
+    pub ignore_case: bool,
+    /// Regex the line must also match; named groups become captures.
+    #[serde(default)]
+    pub regex: Option<Spanned<String>>,
+    /// Levels the entry must have (`Error`, `Warning`, ...).
+    #[serde(default)]
+    pub levels: Vec<String>,
+    /// Component column the entry must have (`CBS`, `DISM`, ...).
+    #[serde(default)]
+    pub component: Option<String>,
+    /// Section title prefix the line must be in (setupapi `[Install Driver Updates]`).
+    #[serde(default)]
+    pub section: Option<String>,
+    /// Overrides the rule's window for this signal.
+    #[serde(default)]
+    pub window: Option<Spanned<String>>,
+    /// Lines that carry no time (SetupDiag summaries) join any incident.
+    #[serde(default)]
+    pub anytime: bool,
+    /// Lines (as in the log) this signal must match.
+    #[serde(default, rename = "match")]
+    pub must_match: Vec<String>,
+    /// Lines this signal must not match.
+    #[serde(default)]
+    pub no_match: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(Spanned<String>),
+    Many(Vec<Spanned<String>>),
+}
+
+impl OneOrMany {
+    pub fn items(&self) -> Vec<&Spanned<String>> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v.iter().collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationDoc {
+    pub id: String,
+    pub steps: Vec<String>,
+}
+
+/// A self-test case: logs in, expectation out.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseDoc {
+    pub name: String,
+    pub logs: Vec<CaseLog>,
+    /// Whether this rule must fire.
+    pub fires: bool,
+    /// Facts the finding must carry (only when `fires`).
+    #[serde(default)]
+    pub facts: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseLog {
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub text: String,
+}
+
+/// Parse "0s", "2s", "90s", "5m", "1h".
+pub fn parse_duration_secs(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (num, mult) = match s.as_bytes().last()? {
+        b's' => (&s[..s.len() - 1], 1),
+        b'm' => (&s[..s.len() - 1], 60),
+        b'h' => (&s[..s.len() - 1], 3600),
+        _ => return None,
+    };
+    let n: i64 = num.trim().parse().ok()?;
+    (0..=7 * 24 * 3600)
+        .contains(&(n * mult))
+        .then_some(n * mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_secs("0s"), Some(0));
+        assert_eq!(parse_duration_secs("5m"), Some(300));
+        assert_eq!(parse_duration_secs("2h"), Some(7200));
+        assert_eq!(parse_duration_secs("5"), None);
+        assert_eq!(parse_duration_secs("-5s"), None);
+        assert_eq!(parse_duration_secs("999999h"), None);
+        assert_eq!(parse_duration_secs(""), None);
+    }
+}

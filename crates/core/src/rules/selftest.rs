@@ -1,0 +1,148 @@
+//! Rules test themselves: every signal's `match` / `no_match` lines, and
+//! every rule's `tests` cases (small logs run through the whole pipeline).
+
+use super::RuleSet;
+use crate::diagnose::diagnose_buffers;
+use crate::kind::LogKind;
+
+/// One failed expectation, naming the rule file and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub rule: String,
+    pub origin: String,
+    pub message: String,
+}
+
+/// What a self-test run did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub checks: usize,
+    pub failures: Vec<Failure>,
+}
+
+/// Run every rule's own tests.
+pub fn run(rules: &RuleSet) -> Outcome {
+    let mut out = Outcome::default();
+    for rule in &rules.rules {
+        let mut fail = |message: String| {
+            out.failures.push(Failure {
+                rule: rule.id.clone(),
+                origin: rule.origin.clone(),
+                message,
+            })
+        };
+        for sig in &rule.signals {
+            for line in &sig.must_match {
+                out.checks += 1;
+                if !sig.matches_text(line) {
+                    fail(format!("signal `{}` should match: {line}", sig.id));
+                }
+            }
+            for line in &sig.no_match {
+                out.checks += 1;
+                if sig.matches_text(line) {
+                    fail(format!("signal `{}` should not match: {line}", sig.id));
+                }
+            }
+        }
+        for case in &rule.tests {
+            out.checks += 1;
+            let buffers: Vec<(String, Option<LogKind>, Vec<u8>)> = case
+                .logs
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let name = l
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("{}-{i}.log", l.kind));
+                    (
+                        name,
+                        LogKind::from_name(&l.kind),
+                        l.text.clone().into_bytes(),
+                    )
+                })
+                .collect();
+            let report = diagnose_buffers(&buffers, rules);
+            let found: Vec<_> = report
+                .findings
+                .iter()
+                .filter(|f| f.rule == rule.id)
+                .collect();
+            match (case.fires, found.first()) {
+                (true, None) => fail(format!("test `{}`: the rule did not fire", case.name)),
+                (false, Some(f)) => fail(format!(
+                    "test `{}`: the rule fired but should not (evidence: {})",
+                    case.name,
+                    f.evidence.first().map(|e| e.text.as_str()).unwrap_or("")
+                )),
+                (true, Some(f)) => {
+                    for (k, want) in &case.facts {
+                        match f.facts.get(k) {
+                            Some(got) if got == want => {}
+                            got => fail(format!(
+                                "test `{}`: fact `{k}` is {got:?}, expected {want:?}",
+                                case.name
+                            )),
+                        }
+                    }
+                }
+                (false, None) => {}
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_rules_pass_their_own_tests() {
+        let rules = RuleSet::embedded().unwrap_or_else(|e| {
+            panic!(
+                "{}",
+                e.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
+        assert!(rules.get("wu-0x80070003-driver-files-missing").is_some());
+        assert!(rules
+            .get("upgrade-0x80070003-servicing-stack-damaged")
+            .is_some());
+        let out = run(&rules);
+        let msgs: Vec<String> = out
+            .failures
+            .iter()
+            .map(|f| format!("{}: {}: {}", f.origin, f.rule, f.message))
+            .collect();
+        assert!(msgs.is_empty(), "{}", msgs.join("\n"));
+        assert!(out.checks > 20);
+    }
+
+    #[test]
+    fn a_broken_expectation_is_reported() {
+        let doc = r#"
+id: t
+title: t
+severity: warning
+summary: s
+signals:
+  - id: a
+    kinds: [cbs]
+    anchor: "hello"
+    match: ["goodbye"]
+remediation: { id: r, steps: [x] }
+tests:
+  - name: c
+    fires: true
+    logs: [{ kind: cbs, text: "2020-01-01 00:00:00, Info CBS nothing here\n" }]
+"#;
+        let rules = RuleSet::from_sources(&[("t.yaml".into(), doc.into())]).unwrap();
+        let out = run(&rules);
+        assert_eq!(out.failures.len(), 2, "{:?}", out.failures);
+    }
+}
