@@ -17,8 +17,7 @@ pub struct Explanation {
 }
 
 pub fn explain(input: &str, rules: &RuleSet) -> Option<Explanation> {
-    let (code, ext) = hresult::parse_setup_code(input)
-        .or_else(|| hresult::parse_code(input).map(|c| (c, None)))?;
+    let (code, ext) = hresult::parse_setup_code(input).or_else(|| hresult::parse_code(input).map(|c| (c, None)))?;
     let decoded = hresult::decode(code);
     let hex = decoded.hex.to_ascii_lowercase();
     // Rules about this code, or whose signals look for it.
@@ -28,32 +27,19 @@ pub fn explain(input: &str, rules: &RuleSet) -> Option<Explanation> {
         .filter(|r| {
             r.code == Some(code)
                 || r.signals.iter().any(|s| {
-                    s.anchors
-                        .iter()
-                        .any(|a| a.to_ascii_lowercase().contains(&hex))
-                        || s.regex
-                            .as_ref()
-                            .is_some_and(|re| re.as_str().to_ascii_lowercase().contains(&hex))
+                    s.anchors.iter().any(|a| a.to_ascii_lowercase().contains(&hex))
+                        || s.regex.as_ref().is_some_and(|re| re.as_str().to_ascii_lowercase().contains(&hex))
                 })
         })
         .map(|r| r.id.clone())
         .collect();
-    Some(Explanation {
-        input: input.to_string(),
-        decoded,
-        extend: ext.map(hresult::decode_extend),
-        rules: involved,
-    })
+    Some(Explanation { input: input.to_string(), decoded, extend: ext.map(hresult::decode_extend), rules: involved })
 }
 
 pub fn print_text(out: &mut impl Write, ex: &Explanation) -> io::Result<()> {
     let d = &ex.decoded;
     writeln!(out, "{d}")?;
-    writeln!(
-        out,
-        "  severity:  {}",
-        if d.failure { "failure" } else { "success" }
-    )?;
+    writeln!(out, "  severity:  {}", if d.failure { "failure" } else { "success" })?;
     let fac = d.facility_name.map(|n| format!(" {n}")).unwrap_or_default();
     writeln!(out, "  facility:  {}{}", d.facility, fac)?;
     writeln!(out, "  code:      0x{:04X} ({})", d.code_part, d.code_part)?;
@@ -68,21 +54,11 @@ pub fn print_text(out: &mut impl Write, ex: &Explanation) -> io::Result<()> {
     }
     if let Some(e) = &ex.extend {
         let ph = e.phase_name.map(|n| format!(" {n}")).unwrap_or_default();
-        let op = e
-            .operation_name
-            .map(|n| format!(" {n}"))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "  extend:    0x{:X}: phase {}{}, operation 0x{:X}{}",
-            e.raw, e.phase, ph, e.operation, op
-        )?;
+        let op = e.operation_name.map(|n| format!(" {n}")).unwrap_or_default();
+        writeln!(out, "  extend:    0x{:X}: phase {}{}, operation 0x{:X}{}", e.raw, e.phase, ph, e.operation, op)?;
     }
     if ex.rules.is_empty() {
-        writeln!(
-            out,
-            "  rules:     none of the loaded rules involve this code"
-        )?;
+        writeln!(out, "  rules:     none of the loaded rules involve this code")?;
     } else {
         writeln!(out, "  rules:     {}", ex.rules.join(", "))?;
     }

@@ -4,9 +4,11 @@
 
 mod explain;
 mod print;
+mod progress;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use servicing_doctor::plan::{self, PlanOptions, SsuPackage};
 use servicing_doctor::rules::{selftest, RuleSet};
 use servicing_doctor::{diagnose, DiagnoseOptions};
 use std::io::Write;
@@ -32,12 +34,14 @@ enum Command {
     Explain {
         /// e.g. 0x80070003, 3, ERROR_PATH_NOT_FOUND, 0xC1900101-0x20017
         code: String,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
         /// Also load the rules in this folder (to list the ones that involve the code).
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
+    /// Write a PowerShell repair plan for the findings, to review and run.
+    Plan(PlanArgs),
     /// List the detection rules, or run their built-in tests.
     Rules {
         #[command(subcommand)]
@@ -49,6 +53,11 @@ enum Command {
 enum RulesAction {
     /// One line per rule: id, severity, log kinds, title.
     List {
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
+    /// Every anchor literal of the loaded rules, one per line (what the prefilter looks for).
+    Anchors {
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
@@ -77,6 +86,9 @@ struct DiagnoseArgs {
     /// Each PATH is a different machine: never correlate evidence across them.
     #[arg(long)]
     separate: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    threads: Option<usize>,
     /// No progress or notes on standard error.
     #[arg(long, short)]
     quiet: bool,
@@ -84,6 +96,34 @@ struct DiagnoseArgs {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
+    Text,
+    Json,
+    /// A support request in Markdown.
+    Md,
+    Html,
+}
+
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// Log files, folders or a Windows root, as for `diagnose`.
+    paths: Vec<PathBuf>,
+    /// The servicing stack update (.msu) to restore from; checked against the machine.
+    #[arg(long, value_name = "FILE.msu")]
+    ssu: Option<PathBuf>,
+    /// Write the script here (default: standard output). Never over or into an input.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Put the generation time in the header (otherwise the script is byte-for-byte reproducible).
+    #[arg(long)]
+    stamp: bool,
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    #[arg(long)]
+    separate: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExplainFormat {
     Text,
     Json,
 }
@@ -139,52 +179,49 @@ fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Diagnose(args) => run_diagnose(args),
-        Command::Explain {
-            code,
-            format,
-            rules,
-        } => {
+        Command::Plan(args) => run_plan(args),
+        Command::Explain { code, format, rules } => {
             let rules = load_rules(rules.as_deref())?;
             let Some(ex) = explain::explain(&code, &rules) else {
                 bail!("`{code}` is not an error code (try 0x80070003, 3, ERROR_PATH_NOT_FOUND or 0xC1900101-0x20017)");
             };
             let mut out = std::io::stdout().lock();
             match format {
-                Format::Json => {
+                ExplainFormat::Json => {
                     serde_json::to_writer_pretty(&mut out, &ex)?;
                     writeln!(out)?;
                 }
-                Format::Text => explain::print_text(&mut out, &ex)?,
+                ExplainFormat::Text => explain::print_text(&mut out, &ex)?,
             }
             Ok(0)
         }
-        Command::Rules {
-            action: RulesAction::List { rules },
-        } => {
+        Command::Rules { action: RulesAction::List { rules } } => {
             let rules = load_rules(rules.as_deref())?;
             let mut out = std::io::stdout().lock();
             for r in &rules.rules {
-                let mut kinds: Vec<&str> = r
-                    .signals
-                    .iter()
-                    .flat_map(|s| s.kinds.iter().map(|k| k.as_str()))
-                    .collect();
+                let mut kinds: Vec<&str> = r.signals.iter().flat_map(|s| s.kinds.iter().map(|k| k.as_str())).collect();
                 kinds.sort_unstable();
                 kinds.dedup();
-                writeln!(
-                    out,
-                    "{}\t{}\t{}\t{}",
-                    r.id,
-                    r.severity.as_str(),
-                    kinds.join(","),
-                    r.title
-                )?;
+                writeln!(out, "{}\t{}\t{}\t{}", r.id, r.severity.as_str(), kinds.join(","), r.title)?;
             }
             Ok(0)
         }
-        Command::Rules {
-            action: RulesAction::Test { rules },
-        } => {
+        Command::Rules { action: RulesAction::Anchors { rules } } => {
+            let rules = load_rules(rules.as_deref())?;
+            let mut anchors: Vec<&str> = rules
+                .rules
+                .iter()
+                .flat_map(|r| r.signals.iter().flat_map(|s| s.anchors.iter().map(String::as_str)))
+                .collect();
+            anchors.sort_unstable();
+            anchors.dedup();
+            let mut out = std::io::stdout().lock();
+            for a in anchors {
+                writeln!(out, "{a}")?;
+            }
+            Ok(0)
+        }
+        Command::Rules { action: RulesAction::Test { rules } } => {
             let rules = load_rules(rules.as_deref())?;
             let outcome = selftest::run(&rules);
             let mut out = std::io::stdout().lock();
@@ -208,26 +245,30 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
         if cfg!(windows) {
             bail!("diagnosing the running system is not available yet: name the log files or folders to read (e.g. C:\\Windows\\Logs)");
         }
-        bail!(
-            "no PATH given: name log files, folders (e.g. a copied C:\\Windows\\Logs) to diagnose"
-        );
+        bail!("no PATH given: name log files, folders (e.g. a copied C:\\Windows\\Logs) to diagnose");
     }
     if let Some(out) = &args.output {
         refuse_overwriting_inputs(out, &args.paths)?;
     }
     let rules = load_rules(args.rules.as_deref())?;
+    let bar = if args.quiet { None } else { progress::Bar::new() };
     let opts = DiagnoseOptions {
         separate_inputs: args.separate,
+        threads: args.threads,
+        progress: bar.as_ref().map(progress::Bar::callback),
         ..DiagnoseOptions::default()
     };
-    let report = diagnose(&args.paths, &rules, &opts)?;
+    let report = if args.paths.is_empty() {
+        servicing_doctor::diagnose_live(&system_drive(), &rules, &opts)?
+    } else {
+        diagnose(&args.paths, &rules, &opts)?
+    };
+    if let Some(b) = bar {
+        b.finish();
+    }
     if !args.quiet {
         for s in report.sources.iter().filter(|s| s.error.is_some()) {
-            eprintln!(
-                "servicing-doctor: {}: {}",
-                s.path,
-                s.error.as_deref().unwrap_or_default()
-            );
+            eprintln!("servicing-doctor: {}: {}", s.path, s.error.as_deref().unwrap_or_default());
         }
     }
     let mut buf: Vec<u8> = Vec::new();
@@ -236,22 +277,22 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
             serde_json::to_writer_pretty(&mut buf, &report)?;
             buf.push(b'\n');
         }
+        Format::Md => print::md::write(&mut buf, &report)?,
+        Format::Html => print::html::write(&mut buf, &report)?,
         Format::Text => {
             let color = match args.color {
                 ColorChoice::Always => true,
                 ColorChoice::Never => false,
                 ColorChoice::Auto => {
                     args.output.is_none()
-                        && anstream::AutoStream::choice(&std::io::stdout())
-                            != anstream::ColorChoice::Never
+                        && anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
                 }
             };
             print::text::write(&mut buf, &report, color)?;
         }
     }
     match &args.output {
-        Some(path) => std::fs::write(path, &buf)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, &buf).with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(&buf)?;
@@ -267,12 +308,86 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
     Ok(if report.has_errors() { 1 } else { 0 })
 }
 
+fn run_plan(args: PlanArgs) -> Result<u8> {
+    if args.paths.is_empty() && !cfg!(windows) {
+        bail!("no PATH given: name the logs or the Windows root to plan a repair for");
+    }
+    if let Some(out) = &args.output {
+        refuse_overwriting_inputs(out, &args.paths)?;
+    }
+    let rules = load_rules(args.rules.as_deref())?;
+    let opts = DiagnoseOptions { separate_inputs: args.separate, ..DiagnoseOptions::default() };
+    let report = if args.paths.is_empty() {
+        servicing_doctor::diagnose_live(&system_drive(), &rules, &opts)?
+    } else {
+        diagnose(&args.paths, &rules, &opts)?
+    };
+    if !report.any_source_read() {
+        bail!("nothing could be read from the given paths");
+    }
+    let plan_opts = PlanOptions { ssu: args.ssu.as_deref().map(inspect_ssu), stamp: args.stamp.then(now_utc) };
+    let script = match plan::powershell(&report, &plan_opts) {
+        Ok(s) => s,
+        Err(plan::PlanError::NothingToRepair) => {
+            eprintln!("servicing-doctor: no failure found, so there is nothing to repair; no plan written");
+            return Ok(0);
+        }
+        Err(e) => bail!("{e}"),
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, script.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "servicing-doctor: plan written to {}; read it, run it once (preview), then with -Apply",
+                path.display()
+            );
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(script.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(0)
+}
+
+/// What the given .msu holds, for the plan's fit check.
+fn inspect_ssu(path: &Path) -> SsuPackage {
+    SsuPackage {
+        path: path.display().to_string(),
+        packages: Vec::new(),
+        error: Some("reading .msu packages arrives with archive support".into()),
+    }
+}
+
+/// The current UTC time, for `--stamp`.
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil from days (Howard Hinnant), for a stamp without a time-zone crate.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// `%SystemDrive%\\` of the running system (Windows only is asked).
+fn system_drive() -> PathBuf {
+    let drive = std::env::var_os("SystemDrive").unwrap_or_else(|| "C:".into());
+    let mut p = PathBuf::from(drive);
+    p.push("\\");
+    p
+}
+
 /// The report never goes over, or into, the evidence.
 fn refuse_overwriting_inputs(out: &Path, inputs: &[PathBuf]) -> Result<()> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let Ok(dir) = parent.canonicalize() else {
         bail!("cannot write {}: its folder does not exist", out.display());
     };
@@ -282,11 +397,7 @@ fn refuse_overwriting_inputs(out: &Path, inputs: &[PathBuf]) -> Result<()> {
             continue;
         };
         if target == inp || (inp.is_dir() && target.starts_with(&inp)) {
-            bail!(
-                "refusing to write the report to {}: it is (inside) the input {}",
-                out.display(),
-                input.display()
-            );
+            bail!("refusing to write the report to {}: it is (inside) the input {}", out.display(), input.display());
         }
     }
     Ok(())

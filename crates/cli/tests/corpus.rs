@@ -13,11 +13,7 @@ fn shared() -> Option<PathBuf> {
     match std::env::var_os("SERVICING_DOCTOR_SHARED") {
         Some(p) => {
             let p = PathBuf::from(p);
-            assert!(
-                p.join("corpus").is_dir(),
-                "SERVICING_DOCTOR_SHARED={} has no corpus/",
-                p.display()
-            );
+            assert!(p.join("corpus").is_dir(), "SERVICING_DOCTOR_SHARED={} has no corpus/", p.display());
             Some(p)
         }
         None => {
@@ -50,10 +46,7 @@ fn sources_tsv(path: &Path) -> Vec<(String, String)> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let mut cols = l.split('\t');
-            (
-                cols.next().unwrap().to_string(),
-                cols.next().unwrap_or("").to_string(),
-            )
+            (cols.next().unwrap().to_string(), cols.next().unwrap_or("").to_string())
         })
         .collect()
 }
@@ -65,10 +58,7 @@ fn by_name(r: &Run, root: &Path) -> HashMap<String, Value> {
         .iter()
         .map(|s| {
             let p = Path::new(s["path"].as_str().unwrap());
-            (
-                p.strip_prefix(root).unwrap().display().to_string(),
-                s.clone(),
-            )
+            (p.strip_prefix(root).unwrap().display().to_string(), s.clone())
         })
         .collect()
 }
@@ -80,15 +70,10 @@ fn corpus_logs_are_read_and_classified() {
     let r = diagnose(&[&corpus]);
     let got = by_name(&r, &corpus);
     let mut checked = 0;
-    for (tsv, prefix) in [
-        (corpus.join("SOURCES.tsv"), ""),
-        (corpus.join("extra/SOURCES.tsv"), "extra/"),
-    ] {
+    for (tsv, prefix) in [(corpus.join("SOURCES.tsv"), ""), (corpus.join("extra/SOURCES.tsv"), "extra/")] {
         for (file, kind) in sources_tsv(&tsv) {
             let rel = format!("{prefix}{file}");
-            let s = got
-                .get(&rel)
-                .unwrap_or_else(|| panic!("{rel} was not read"));
+            let s = got.get(&rel).unwrap_or_else(|| panic!("{rel} was not read"));
             assert!(s["error"].is_null(), "{rel}: {}", s["error"]);
             assert_eq!(s["kind"], expected_kind(&file, &kind), "{rel}");
             assert!(s["records"].as_u64().unwrap() > 0, "{rel}: no records");
@@ -97,33 +82,39 @@ fn corpus_logs_are_read_and_classified() {
     }
     assert!(checked >= 40, "only {checked} files listed");
     // Derived copies and the artifacts we can already read as text.
+    assert_eq!(got["derived/cbs_msdocs_2017_0x80070003_ntprint_driver_rollback.utf16le-bom-crlf.log"]["kind"], "cbs");
     assert_eq!(
-        got["derived/cbs_msdocs_2017_0x80070003_ntprint_driver_rollback.utf16le-bom-crlf.log"]
-            ["kind"],
-        "cbs"
-    );
-    assert_eq!(
-        got["derived/cbs_msdocs_2017_0x80070003_ntprint_driver_rollback.utf16le-bom-crlf.log"]
-            ["encoding"],
+        got["derived/cbs_msdocs_2017_0x80070003_ntprint_driver_rollback.utf16le-bom-crlf.log"]["encoding"],
         "utf-16le"
     );
     assert_eq!(
         got["derived/setupdiag_msdocs_sample_findspfatalerror_0x57.utf16le-bom-crlf.xml"]["kind"],
         "setupdiag_xml"
     );
-    assert_eq!(
-        got["artifacts/other/UpdateAgent_win10-18362.log"]["kind"],
-        "updateagent"
-    );
+    assert_eq!(got["artifacts/other/UpdateAgent_win10-18362.log"]["kind"], "updateagent");
     for (rel, s) in &got {
-        assert!(s["error"].is_null(), "{rel}: {}", s["error"]);
+        // The malformed cabinets are there to fail (one clear error each).
+        if !rel.starts_with("artifacts/cab/malformed/") {
+            assert!(s["error"].is_null(), "{rel}: {}", s["error"]);
+        }
         if rel.starts_with("artifacts/setupapi/") {
             assert_eq!(s["kind"], "setupapi", "{rel}");
             assert!(s["records"].as_u64().unwrap() > 1000, "{rel}");
         }
-        if rel.starts_with("artifacts/cab/") || rel.starts_with("artifacts/hives/") {
+        if rel.starts_with("artifacts/hives/") {
             assert_eq!(s["kind"], "unknown", "{rel}");
         }
+    }
+    // Real Microsoft packages are read as archives, every member decoded.
+    for msu in ["artifacts/cab/Windows6.1-KB2999226-x64.msu", "artifacts/cab/Windows6.1-KB3118401-x64.msu"] {
+        assert_eq!(got[msu]["kind"], "archive", "{msu}");
+        let members = got.keys().filter(|k| k.starts_with(&format!("{msu}!"))).count();
+        assert!(members > 5000, "{msu}: {members} members");
+    }
+    for bad in std::fs::read_dir(corpus.join("artifacts/cab/malformed")).unwrap() {
+        let name = format!("artifacts/cab/malformed/{}", bad.unwrap().file_name().to_string_lossy());
+        let errors = got.iter().filter(|(k, s)| k.starts_with(&name) && s["error"].is_string()).count();
+        assert!(errors >= 1, "{name} gives a clear error");
     }
 }
 
@@ -133,18 +124,8 @@ fn only_the_seed_excerpt_gives_a_seed_rule() {
     let corpus = shared.join("corpus");
     let r = diagnose(&[&corpus]);
     let a = findings(&r, RULE_A);
-    let mut files: Vec<String> = a
-        .iter()
-        .map(|f| {
-            f["evidence"][0]["path"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let mut files: Vec<String> =
+        a.iter().map(|f| f["evidence"][0]["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string()).collect();
     files.sort();
     assert_eq!(
         files,
@@ -157,16 +138,13 @@ fn only_the_seed_excerpt_gives_a_seed_rule() {
         assert_eq!(fact(f, "inf"), Some("ntprint4.inf"));
         // Each finding's evidence stays within its own file (no cross-talk between the two copies is required,
         // but both must cite the Startup failure line).
-        assert!(f["evidence"].as_array().unwrap().iter().any(|e| e["text"]
-            .as_str()
+        assert!(f["evidence"]
+            .as_array()
             .unwrap()
-            .contains("Startup: Failed while processing")));
+            .iter()
+            .any(|e| e["text"].as_str().unwrap().contains("Startup: Failed while processing")));
     }
-    assert!(
-        findings(&r, RULE_B).is_empty(),
-        "{:?}",
-        findings(&r, RULE_B)
-    );
+    assert!(findings(&r, RULE_B).is_empty(), "{:?}", findings(&r, RULE_B));
 }
 
 #[test]
@@ -176,8 +154,5 @@ fn seed_excerpt_json_names_ntprint4() {
     let r = diagnose(&[&f]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("ntprint4.inf"));
-    assert_eq!(
-        fact(findings(&r, RULE_A)[0], "missing"),
-        Some("ntprint4.inf")
-    );
+    assert_eq!(fact(findings(&r, RULE_A)[0], "missing"), Some("ntprint4.inf"));
 }

@@ -21,36 +21,17 @@ fn scenario_a_seed_excerpt_names_the_inf() {
     assert_eq!(f["scenario"], "A");
     assert_eq!(f["time"], "2017-12-06T15:30:46");
     // Evidence cites the exact lines.
-    let lines: Vec<u64> = f["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["line"].as_u64().unwrap())
-        .collect();
-    assert!(
-        lines.contains(&2) && lines.contains(&7) && lines.contains(&8),
-        "{lines:?}"
-    );
-    assert!(
-        !lines.contains(&5),
-        "'Perf: Doqe: Install ended.' is not evidence"
-    );
+    let lines: Vec<u64> = f["evidence"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert!(lines.contains(&2) && lines.contains(&7) && lines.contains(&8), "{lines:?}");
+    assert!(!lines.contains(&5), "'Perf: Doqe: Install ended.' is not evidence");
     let steps = f["remediation"]["steps"].as_array().unwrap();
-    assert!(
-        steps
-            .iter()
-            .any(|s| s.as_str().unwrap().contains("ntprint4.inf")),
-        "support step lists the file"
-    );
+    assert!(steps.iter().any(|s| s.as_str().unwrap().contains("ntprint4.inf")), "support step lists the file");
     assert!(findings(&r, RULE_B).is_empty());
 }
 
 #[test]
 fn scenario_a_shutdown_form_takes_the_path_from_setupapi() {
-    let d = tree(&[
-        ("Windows/Logs/CBS/CBS.log", SHTD_CBS),
-        ("Windows/INF/setupapi.dev.log", SHTD_SETUPAPI),
-    ]);
+    let d = tree(&[("Windows/Logs/CBS/CBS.log", SHTD_CBS), ("Windows/INF/setupapi.dev.log", SHTD_SETUPAPI)]);
     let r = diagnose(&[d.path()]);
     assert_eq!(r.code, 1);
     let a = findings(&r, RULE_A);
@@ -58,16 +39,8 @@ fn scenario_a_shutdown_form_takes_the_path_from_setupapi() {
     assert_eq!(fact(a[0], "phase"), Some("Shtd"));
     assert_eq!(fact(a[0], "inf"), None, "CBS names no INF here");
     assert_eq!(fact(a[0], "missing"), Some(SHTD_MISSING));
-    let paths: Vec<&str> = a[0]["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].as_str().unwrap())
-        .collect();
-    assert!(
-        paths.iter().any(|p| p.ends_with("setupapi.dev.log")),
-        "{paths:?}"
-    );
+    let paths: Vec<&str> = a[0]["evidence"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert!(paths.iter().any(|p| p.ends_with("setupapi.dev.log")), "{paths:?}");
 }
 
 #[test]
@@ -92,11 +65,7 @@ fn scenario_a_sample_bundle() {
         fact(a[0], "missing"),
         Some("C:\\Windows\\System32\\DriverStore\\FileRepository\\hpcu250u.inf_amd64_c2f4d0b7e6a19c33\\hpcu250u.inf")
     );
-    assert_eq!(
-        r.json["findings"].as_array().unwrap().len(),
-        1,
-        "noise gives no other finding"
-    );
+    assert_eq!(r.json["findings"].as_array().unwrap().len(), 1, "noise gives no other finding");
 }
 
 #[test]
@@ -105,41 +74,20 @@ fn scenario_b_full_set_cites_every_log() {
     assert_eq!(r.code, 1);
     let b = findings(&r, RULE_B);
     assert_eq!(b.len(), 1, "{}", r.stdout);
-    assert_eq!(
-        fact(b[0], "session"),
-        Some("DISM_{5c1c2e3a-6f6b-4d0e-9a3e-2b1f5d8c7a10}")
-    );
+    assert_eq!(fact(b[0], "session"), Some("DISM_{5c1c2e3a-6f6b-4d0e-9a3e-2b1f5d8c7a10}"));
     let files: std::collections::BTreeSet<String> = b[0]["evidence"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            e["path"]
-                .as_str()
-                .unwrap()
-                .rsplit(['/', '\\'])
-                .next()
-                .unwrap()
-                .to_string()
-        })
+        .map(|e| e["path"].as_str().unwrap().rsplit(['/', '\\']).next().unwrap().to_string())
         .collect();
-    for f in [
-        "setupact.log",
-        "setuperr.log",
-        "dism.log",
-        "CBS.log",
-        "setupdiagresults.xml",
-    ] {
+    for f in ["setupact.log", "setuperr.log", "dism.log", "CBS.log", "setupdiagresults.xml"] {
         assert!(files.contains(f), "evidence from {f}: {files:?}");
     }
     let steps = b[0]["remediation"]["steps"].to_string();
-    for needle in [
-        "expand -F:*",
-        "/COPYALL /B /R:0 /W:0 /L",
-        "/LOG+:",
-        "Do not take ownership",
-        "Component Based Servicing",
-    ] {
+    for needle in
+        ["expand -F:*", "/COPYALL /B /R:0 /W:0 /L", "/LOG+:", "Do not take ownership", "Component Based Servicing"]
+    {
         assert!(steps.contains(needle), "{needle}");
     }
     assert!(findings(&r, RULE_A).is_empty());
@@ -161,11 +109,10 @@ fn scenario_b_partial_sets() {
 
 #[test]
 fn near_miss_other_code_is_not_rule_b() {
-    let text = std::fs::read_to_string(
-        examples().join("upgrade-process-drivers/$WINDOWS.~BT/Sources/Panther/setupact.log"),
-    )
-    .unwrap()
-    .replace("0x80070003", "0x80070005");
+    let text =
+        std::fs::read_to_string(examples().join("upgrade-process-drivers/$WINDOWS.~BT/Sources/Panther/setupact.log"))
+            .unwrap()
+            .replace("0x80070003", "0x80070005");
     let d = tree(&[("setupact.log", &text)]);
     let r = diagnose(&[d.path()]);
     assert!(findings(&r, RULE_B).is_empty(), "{}", r.stdout);
@@ -176,9 +123,7 @@ fn near_miss_other_code_is_not_rule_b() {
 fn near_miss_rule_a_with_another_code() {
     let d = tree(&[(
         "CBS.log",
-        &SEED_CBS
-            .replace("0x80070003", "0x80070002")
-            .replace("ERROR_PATH_NOT_FOUND", "ERROR_FILE_NOT_FOUND"),
+        &SEED_CBS.replace("0x80070003", "0x80070002").replace("ERROR_PATH_NOT_FOUND", "ERROR_FILE_NOT_FOUND"),
     )]);
     let r = diagnose(&[d.path()]);
     assert!(findings(&r, RULE_A).is_empty());
@@ -190,11 +135,7 @@ fn healthy_logs_exit_zero() {
     let r = diagnose(&[&examples().join("healthy")]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(r.json["findings"], Value::Array(vec![]));
-    assert!(r.json["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|s| s["error"].is_null()));
+    assert!(r.json["sources"].as_array().unwrap().iter().all(|s| s["error"].is_null()));
 }
 
 fn summary(r: &Run) -> Vec<(String, String, Vec<u64>)> {
@@ -203,17 +144,8 @@ fn summary(r: &Run) -> Vec<(String, String, Vec<u64>)> {
         .unwrap()
         .iter()
         .map(|f| {
-            let lines = f["evidence"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["line"].as_u64().unwrap())
-                .collect();
-            (
-                f["rule"].as_str().unwrap().to_string(),
-                f["facts"].to_string(),
-                lines,
-            )
+            let lines = f["evidence"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
+            (f["rule"].as_str().unwrap().to_string(), f["facts"].to_string(), lines)
         })
         .collect()
 }
@@ -230,51 +162,27 @@ fn utf16le_and_crlf_copies_give_the_same_findings() {
     assert_eq!(summary(&plain).len(), 2);
     assert_eq!(summary(&plain), summary(&a));
     assert_eq!(summary(&plain), summary(&b));
-    assert!(a.json["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|s| s["encoding"] == "utf-16le"));
+    assert!(a.json["sources"].as_array().unwrap().iter().all(|s| s["encoding"] == "utf-16le"));
 }
 
 #[test]
 fn the_most_recent_failure_ranks_first() {
     let r = diagnose(&[&examples()]);
-    let rules: Vec<&str> = r.json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        rules,
-        [RULE_B, RULE_A],
-        "2025 upgrade failure before the 2024 update failure"
-    );
+    let rules: Vec<&str> = r.json["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, [RULE_B, RULE_A], "2025 upgrade failure before the 2024 update failure");
 }
 
 #[test]
 fn renamed_logs_are_classified_by_content() {
-    let d = tree(&[
-        ("attachment-1.txt", SEED_CBS),
-        ("notes.txt", "call the user back on Tuesday\n"),
-    ]);
+    let d = tree(&[("attachment-1.txt", SEED_CBS), ("notes.txt", "call the user back on Tuesday\n")]);
     let r = diagnose(&[d.path()]);
     let kinds: Vec<(&str, &str)> = r.json["sources"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| {
-            (
-                s["path"].as_str().unwrap().rsplit('/').next().unwrap(),
-                s["kind"].as_str().unwrap(),
-            )
-        })
+        .map(|s| (s["path"].as_str().unwrap().rsplit('/').next().unwrap(), s["kind"].as_str().unwrap()))
         .collect();
-    assert_eq!(
-        kinds,
-        [("attachment-1.txt", "cbs"), ("notes.txt", "unknown")]
-    );
+    assert_eq!(kinds, [("attachment-1.txt", "cbs"), ("notes.txt", "unknown")]);
     assert_eq!(findings(&r, RULE_A).len(), 1);
 }
 
@@ -292,18 +200,8 @@ fn json_follows_the_contract() {
         }
     }
     let f = &j["findings"][0];
-    for k in [
-        "rule",
-        "title",
-        "severity",
-        "code",
-        "code_name",
-        "scenario",
-        "time",
-        "facts",
-        "evidence",
-        "remediation",
-    ] {
+    for k in ["rule", "title", "severity", "code", "code_name", "scenario", "time", "facts", "evidence", "remediation"]
+    {
         assert!(!f[k].is_null(), "findings[].{k}");
     }
     for k in ["path", "line", "time", "text"] {
@@ -318,10 +216,7 @@ fn missing_path_exits_2_naming_it() {
     let out = run(&["diagnose", "/definitely/not/here.log"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("/definitely/not/here.log") && err.contains("no such file"),
-        "{err}"
-    );
+    assert!(err.contains("/definitely/not/here.log") && err.contains("no such file"), "{err}");
 }
 
 #[test]
@@ -337,46 +232,20 @@ fn no_path_is_a_usage_error() {
 fn bad_files_are_errors_on_their_source_only() {
     let d = tree(&[("good/CBS.log", SEED_CBS)]);
     // Garbage bytes under a log's name, and a dangling link given explicitly.
-    let garbage: Vec<u8> = (0..5000u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let garbage: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     write(&d.path().join("bad/CBS.log"), &garbage);
     let missing = d.path().join("gone.log");
     let mut cmd = bin();
-    let out = cmd
-        .args(["diagnose", "--format", "json"])
-        .arg(d.path())
-        .arg(&missing)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "the good file's failure still counts"
-    );
+    let out = cmd.args(["diagnose", "--format", "json"]).arg(d.path()).arg(&missing).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the good file's failure still counts");
     let j: Value = serde_json::from_slice(&out.stdout).unwrap();
     let srcs = j["sources"].as_array().unwrap();
-    let gone = srcs
-        .iter()
-        .find(|s| s["path"].as_str().unwrap().ends_with("gone.log"))
-        .unwrap();
+    let gone = srcs.iter().find(|s| s["path"].as_str().unwrap().ends_with("gone.log")).unwrap();
     assert!(gone["error"].as_str().unwrap().contains("no such file"));
-    let bad = srcs
-        .iter()
-        .find(|s| s["path"].as_str().unwrap().contains("bad"))
-        .unwrap();
+    let bad = srcs.iter().find(|s| s["path"].as_str().unwrap().contains("bad")).unwrap();
     assert_eq!(bad["records"], 0);
     assert_eq!(
-        findings(
-            &Run {
-                code: 1,
-                json: j.clone(),
-                stdout: String::new(),
-                stderr: String::new()
-            },
-            RULE_A
-        )
-        .len(),
+        findings(&Run { code: 1, json: j.clone(), stdout: String::new(), stderr: String::new() }, RULE_A).len(),
         1
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("gone.log"));
@@ -386,10 +255,7 @@ fn bad_files_are_errors_on_their_source_only() {
 #[test]
 fn unreadable_file_is_reported_and_the_rest_diagnosed() {
     use std::os::unix::fs::PermissionsExt;
-    let d = tree(&[
-        ("a/CBS.log", SEED_CBS),
-        ("b/dism.log", "2020-01-01 00:00:00, Info DISM x\n"),
-    ]);
+    let d = tree(&[("a/CBS.log", SEED_CBS), ("b/dism.log", "2020-01-01 00:00:00, Info DISM x\n")]);
     let locked = d.path().join("b/dism.log");
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
     if std::fs::read(&locked).is_ok() {
@@ -418,29 +284,17 @@ fn text_output_leads_with_the_verdict_and_cites_lines() {
     assert!(text.contains("CBS.log:20"), "path:line of the trigger");
     assert!(text.contains("missing:  C:\\Windows\\System32\\DriverStore"));
     assert!(text.find("Evidence:").unwrap() < text.find("What to do:").unwrap());
-    let coloured = bin()
-        .args(["diagnose", "--color", "always"])
-        .arg(&ex)
-        .output()
-        .unwrap();
-    assert!(String::from_utf8(coloured.stdout)
-        .unwrap()
-        .contains('\u{1b}'));
+    let coloured = bin().args(["diagnose", "--color", "always"]).arg(&ex).output().unwrap();
+    assert!(String::from_utf8(coloured.stdout).unwrap().contains('\u{1b}'));
 }
 
 #[test]
 fn terminal_escapes_in_logs_are_inert() {
-    let evil = SEED_CBS.replace(
-        "for Inf: ntprint4.inf",
-        "for Inf: ntprint4.inf\u{1b}[2J\u{1b}]0;pwned\u{7}",
-    );
+    let evil = SEED_CBS.replace("for Inf: ntprint4.inf", "for Inf: ntprint4.inf\u{1b}[2J\u{1b}]0;pwned\u{7}");
     let d = tree(&[("CBS.log", &evil)]);
     let out = bin().arg("diagnose").arg(d.path()).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        !text.contains('\u{1b}') && !text.contains('\u{7}'),
-        "{text:?}"
-    );
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
     assert!(text.contains("\\x{1b}[2J"));
     // JSON stays valid and keeps the text exactly.
     let r = diagnose(&[d.path()]);
@@ -452,34 +306,17 @@ fn terminal_escapes_in_logs_are_inert() {
 fn output_file_and_refusal_to_write_into_the_evidence() {
     let d = tree(&[("logs/CBS.log", SEED_CBS)]);
     let report = d.path().join("report.json");
-    let out = bin()
-        .args(["diagnose", "-f", "json", "-o"])
-        .arg(&report)
-        .arg(d.path().join("logs"))
-        .output()
-        .unwrap();
+    let out = bin().args(["diagnose", "-f", "json", "-o"]).arg(&report).arg(d.path().join("logs")).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let j: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(j["findings"][0]["rule"], RULE_A);
-    for target in [
-        d.path().join("logs/CBS.log"),
-        d.path().join("logs/new-report.txt"),
-    ] {
-        let out = bin()
-            .arg("diagnose")
-            .arg("-o")
-            .arg(&target)
-            .arg(d.path().join("logs"))
-            .output()
-            .unwrap();
+    for target in [d.path().join("logs/CBS.log"), d.path().join("logs/new-report.txt")] {
+        let out = bin().arg("diagnose").arg("-o").arg(&target).arg(d.path().join("logs")).output().unwrap();
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("refusing"));
     }
-    assert_eq!(
-        std::fs::read_to_string(d.path().join("logs/CBS.log")).unwrap(),
-        SEED_CBS
-    );
+    assert_eq!(std::fs::read_to_string(d.path().join("logs/CBS.log")).unwrap(), SEED_CBS);
     assert!(!d.path().join("logs/new-report.txt").exists());
 }
 
@@ -489,18 +326,9 @@ fn files_given_one_by_one_correlate_unless_separate() {
     let (dism, cbs) = (w.join("DISM/dism.log"), w.join("CBS/CBS.log"));
     let r = diagnose(&[&dism, &cbs]);
     assert_eq!(findings(&r, RULE_B).len(), 1, "one machine by default");
-    let out = bin()
-        .args(["diagnose", "-f", "json", "--separate"])
-        .arg(&dism)
-        .arg(&cbs)
-        .output()
-        .unwrap();
+    let out = bin().args(["diagnose", "-f", "json", "--separate"]).arg(&dism).arg(&cbs).output().unwrap();
     let j: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        j["findings"].as_array().unwrap().len(),
-        0,
-        "two machines: one signal each is not enough"
-    );
+    assert_eq!(j["findings"].as_array().unwrap().len(), 0, "two machines: one signal each is not enough");
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -511,12 +339,8 @@ fn two_copies_of_one_log_are_two_incidents() {
     let a = findings(&r, RULE_A);
     assert_eq!(a.len(), 2);
     for f in a {
-        let paths: std::collections::BTreeSet<&str> = f["evidence"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["path"].as_str().unwrap())
-            .collect();
+        let paths: std::collections::BTreeSet<&str> =
+            f["evidence"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
         assert_eq!(paths.len(), 1, "evidence stays in its own copy: {paths:?}");
     }
 }

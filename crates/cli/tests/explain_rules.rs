@@ -25,10 +25,7 @@ fn explain_setup_codes_with_extend() {
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["hex"], "0xC1900101");
     assert_eq!(j["extend"]["phase"], 2);
-    assert!(j["extend"]["phase_name"]
-        .as_str()
-        .unwrap()
-        .contains("SAFE_OS"));
+    assert!(j["extend"]["phase_name"].as_str().unwrap().contains("SAFE_OS"));
 }
 
 #[test]
@@ -41,12 +38,7 @@ fn explain_rejects_non_codes() {
 #[test]
 fn rules_test_passes_and_list_shows_the_seed_rules() {
     let out = run(&["rules", "test"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains(", 0 failed"));
     let out = run(&["rules", "list"]);
     let t = String::from_utf8(out.stdout).unwrap();
@@ -59,30 +51,15 @@ fn a_broken_rule_file_names_file_and_line() {
         "mine.yaml",
         "id: my-rule\ntitle: t\nseverity: error\nsummary: s\nsignals:\n  - id: a\n    kinds: [cbs]\n    anchor: \"hello world\"\n    regex: '(unclosed'\nremediation: { id: r, steps: [x] }\n",
     )]);
-    let out = bin()
-        .args(["diagnose", "--rules"])
-        .arg(d.path())
-        .arg(examples())
-        .output()
-        .unwrap();
+    let out = bin().args(["diagnose", "--rules"]).arg(d.path()).arg(examples()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("mine.yaml:9:") && err.contains("does not compile"),
-        "{err}"
-    );
+    assert!(err.contains("mine.yaml:9:") && err.contains("does not compile"), "{err}");
     let d = tree(&[("typo.yaml", "id: x\ntitle: t\nseverty: error\n")]);
-    let out = bin()
-        .args(["rules", "test", "--rules"])
-        .arg(d.path())
-        .output()
-        .unwrap();
+    let out = bin().args(["rules", "test", "--rules"]).arg(d.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("typo.yaml:3:") && err.contains("severty"),
-        "{err}"
-    );
+    assert!(err.contains("typo.yaml:3:") && err.contains("severty"), "{err}");
 }
 
 #[test]

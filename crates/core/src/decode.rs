@@ -39,57 +39,64 @@ pub struct Decoded<'a> {
     pub warnings: Vec<String>,
 }
 
+/// The encoding of a source, from its first bytes: BOM, else the UTF-16
+/// sniff, else UTF-8. Returns the encoding and the BOM length to skip.
+pub fn sniff(head: &[u8]) -> (Encoding, usize) {
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        (Encoding::Utf8Bom, 3)
+    } else if head.starts_with(b"\xFF\xFE") {
+        (Encoding::Utf16Le, 2)
+    } else if head.starts_with(b"\xFE\xFF") {
+        (Encoding::Utf16Be, 2)
+    } else {
+        match sniff_utf16(head) {
+            Some(true) => (Encoding::Utf16Le, 0),
+            Some(false) => (Encoding::Utf16Be, 0),
+            None => (Encoding::Utf8, 0),
+        }
+    }
+}
+
+/// Decode one chunk of UTF-8 (a stream's piece ending at a line break):
+/// invalid bytes read as Windows-1252, lone CRs become LF. Returns the text
+/// and how many bytes had to be read as Windows-1252.
+pub fn utf8_chunk(bytes: &[u8]) -> (Cow<'_, str>, usize) {
+    let mut w = Vec::new();
+    let text = utf8_lossy_1252(bytes, &mut w);
+    let bad = match w.first() {
+        Some(msg) => msg.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(1),
+        None => 0,
+    };
+    (fix_lone_cr(text), bad)
+}
+
 /// Decode a whole buffer.
 pub fn decode(bytes: &[u8]) -> Decoded<'_> {
     let mut warnings = Vec::new();
-    let (text, encoding): (Cow<'_, str>, Encoding) =
-        if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-            (utf8_lossy_1252(rest, &mut warnings), Encoding::Utf8Bom)
-        } else if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
-            (
-                Cow::Owned(utf16(rest, true, &mut warnings)),
-                Encoding::Utf16Le,
-            )
-        } else if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
-            (
-                Cow::Owned(utf16(rest, false, &mut warnings)),
-                Encoding::Utf16Be,
-            )
-        } else if let Some(le) = sniff_utf16(bytes) {
-            warnings.push(format!(
-                "no byte-order mark; read as UTF-16{}",
-                if le { "LE" } else { "BE" }
-            ));
-            let enc = if le {
-                Encoding::Utf16Le
-            } else {
-                Encoding::Utf16Be
-            };
-            (Cow::Owned(utf16(bytes, le, &mut warnings)), enc)
-        } else {
-            let before = warnings.len();
-            let t = utf8_lossy_1252(bytes, &mut warnings);
-            let enc = if warnings.len() > before {
-                Encoding::Utf8WithCp1252
-            } else {
-                Encoding::Utf8
-            };
-            (t, enc)
-        };
-    Decoded {
-        text: fix_lone_cr(text),
-        encoding,
-        warnings,
-    }
+    let (text, encoding): (Cow<'_, str>, Encoding) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        (utf8_lossy_1252(rest, &mut warnings), Encoding::Utf8Bom)
+    } else if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        (Cow::Owned(utf16(rest, true, &mut warnings)), Encoding::Utf16Le)
+    } else if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        (Cow::Owned(utf16(rest, false, &mut warnings)), Encoding::Utf16Be)
+    } else if let Some(le) = sniff_utf16(bytes) {
+        warnings.push(format!("no byte-order mark; read as UTF-16{}", if le { "LE" } else { "BE" }));
+        let enc = if le { Encoding::Utf16Le } else { Encoding::Utf16Be };
+        (Cow::Owned(utf16(bytes, le, &mut warnings)), enc)
+    } else {
+        let before = warnings.len();
+        let t = utf8_lossy_1252(bytes, &mut warnings);
+        let enc = if warnings.len() > before { Encoding::Utf8WithCp1252 } else { Encoding::Utf8 };
+        (t, enc)
+    };
+    Decoded { text: fix_lone_cr(text), encoding, warnings }
 }
 
 /// True for content that is not text in any encoding we read: no BOM,
 /// not UTF-16, and a NUL byte near the start.
 pub fn looks_binary(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];
-    let bom = head.starts_with(b"\xEF\xBB\xBF")
-        || head.starts_with(b"\xFF\xFE")
-        || head.starts_with(b"\xFE\xFF");
+    let bom = head.starts_with(b"\xEF\xBB\xBF") || head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF");
     !bom && sniff_utf16(bytes).is_none() && memchr::memchr(0, head).is_some()
 }
 
@@ -116,16 +123,11 @@ fn sniff_utf16(b: &[u8]) -> Option<bool> {
 }
 
 fn utf16(b: &[u8], le: bool, warnings: &mut Vec<String>) -> String {
-    let enc = if le {
-        encoding_rs::UTF_16LE
-    } else {
-        encoding_rs::UTF_16BE
-    };
+    let enc = if le { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
     let (text, had_errors) = enc.decode_without_bom_handling(b);
     if had_errors {
         warnings.push(if b.len() % 2 == 1 {
-            "odd number of bytes in UTF-16 text (truncated?); invalid units replaced with U+FFFD"
-                .to_string()
+            "odd number of bytes in UTF-16 text (truncated?); invalid units replaced with U+FFFD".to_string()
         } else {
             "invalid UTF-16 (unpaired surrogates) replaced with U+FFFD".to_string()
         });
@@ -154,8 +156,7 @@ fn utf8_lossy_1252<'a>(mut b: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a, s
                 // SAFETY-free: the prefix was just validated.
                 out.push_str(std::str::from_utf8(&b[..good]).unwrap_or_default());
                 let n = e.error_len().unwrap_or(b.len() - good);
-                let (s, _) =
-                    encoding_rs::WINDOWS_1252.decode_without_bom_handling(&b[good..good + n]);
+                let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&b[good..good + n]);
                 out.push_str(&s);
                 first_bad.get_or_insert(total - b.len() + good);
                 bad += n;
@@ -170,7 +171,7 @@ fn utf8_lossy_1252<'a>(mut b: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a, s
     Cow::Owned(out)
 }
 
-fn fix_lone_cr(text: Cow<'_, str>) -> Cow<'_, str> {
+pub fn fix_lone_cr(text: Cow<'_, str>) -> Cow<'_, str> {
     let b = text.as_bytes();
     let lone = memchr::memchr_iter(b'\r', b).any(|i| b.get(i + 1) != Some(&b'\n'));
     if !lone {
@@ -192,10 +193,7 @@ fn fix_lone_cr(text: Cow<'_, str>) -> Cow<'_, str> {
 pub fn lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
     let body = text.strip_suffix('\n').unwrap_or(text);
     let empty = text.is_empty();
-    body.split('\n')
-        .enumerate()
-        .filter(move |_| !empty)
-        .map(|(i, l)| (i as u64 + 1, l.strip_suffix('\r').unwrap_or(l)))
+    body.split('\n').enumerate().filter(move |_| !empty).map(|(i, l)| (i as u64 + 1, l.strip_suffix('\r').unwrap_or(l)))
 }
 
 #[cfg(test)]

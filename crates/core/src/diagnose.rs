@@ -1,21 +1,39 @@
 //! The whole pipeline: inputs → sources → decode → records → rules →
-//! findings, collected into one [`Report`].
+//! findings, collected into one [`Report`]. Files are read in parallel and
+//! merged in input order, so the report is the same whatever the threads.
 
-use crate::decode::decode;
+use crate::checks;
+use crate::decode::{self, Encoding};
 use crate::kind::LogKind;
-use crate::records::{panther, setupapi, setupdiag, wulog, Record};
+use crate::records::{setupapi, setupdiag, wulog, Record};
 use crate::report::{Report, Source};
 use crate::rules::correlate::{correlate, SourceInfo};
 use crate::rules::scan::{scan, Hit};
 use crate::rules::RuleSet;
+use crate::sources::archive::{self, ArchiveKind};
+use crate::sources::winroot::{self, Role, WindowsRoot};
 use crate::sources::{self, classify, Found};
-use std::io::Read;
+use crate::stream;
+use rayon::prelude::*;
+use std::io::{BufRead, Read, Seek};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-/// Files larger than this are not read whole (streaming arrives with the
-/// performance work); they are reported, not silently skipped.
-pub const MAX_FILE_BYTES: u64 = 4 << 30;
+/// Logs parsed whole (setupapi, SetupDiag, WindowsUpdate.log) larger than
+/// this are refused; Panther-grammar logs stream at any size.
+pub const MAX_WHOLE_BYTES: u64 = 1 << 30;
+
+/// Reports progress: (bytes read so far, total bytes to read).
+#[derive(Clone)]
+pub struct ProgressFn(pub Arc<dyn Fn(u64, u64) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressFn")
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct DiagnoseOptions {
@@ -24,6 +42,9 @@ pub struct DiagnoseOptions {
     /// Each input path is a different machine: never correlate across them.
     /// By default all inputs are one machine's logs.
     pub separate_inputs: bool,
+    /// Worker threads (default: one per core).
+    pub threads: Option<usize>,
+    pub progress: Option<ProgressFn>,
 }
 
 /// Why nothing could be diagnosed at all.
@@ -31,45 +52,55 @@ pub struct DiagnoseOptions {
 pub enum DiagnoseError {
     #[error("no input path given")]
     NoInput,
+    #[error("{0} does not hold a Windows installation (no Windows\\System32 or Windows\\WinSxS)")]
+    NotARoot(PathBuf),
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
 }
 
-/// Diagnose files and folders.
-pub fn diagnose(
-    inputs: &[PathBuf],
-    rules: &RuleSet,
-    opts: &DiagnoseOptions,
-) -> Result<Report, DiagnoseError> {
+/// One thing to put in the report, in order.
+enum Slot {
+    /// A source known without reading (unreadable input, archive listed).
+    Ready(Source, usize),
+    /// A file to read, with its role and bundle group.
+    File(PathBuf, Option<Role>, usize),
+    /// A Windows root's system checks.
+    Checks(WindowsRoot, bool, usize),
+}
+
+/// Diagnose files, folders and Windows roots.
+pub fn diagnose(inputs: &[PathBuf], rules: &RuleSet, opts: &DiagnoseOptions) -> Result<Report, DiagnoseError> {
     if inputs.is_empty() {
         return Err(DiagnoseError::NoInput);
     }
-    let mut report = Report::new();
-    let mut hits = Vec::new();
-    let mut groups = Vec::new();
+    let group = |input: usize| if opts.separate_inputs { input } else { 0 };
+    let mut slots = Vec::new();
     for found in sources::discover(inputs) {
         match found {
-            Found::Problem { path, message } => {
-                groups.push(usize::MAX);
-                report.sources.push(Source {
-                    path: display(&path),
-                    kind: LogKind::Unknown,
-                    encoding: None,
-                    bytes: 0,
-                    records: 0,
-                    error: Some(message),
-                    warnings: Vec::new(),
-                })
-            }
-            Found::File { path, input } => {
-                let idx = report.sources.len();
-                let (source, mut h) = read_file(&path, idx, rules, opts);
-                report.sources.push(source);
-                groups.push(if opts.separate_inputs { input } else { 0 });
-                hits.append(&mut h);
-            }
+            Found::Problem { path, message } => slots.push(Slot::Ready(unread(&path, message), usize::MAX)),
+            Found::File { path, input } => slots.push(Slot::File(path, None, group(input))),
+            Found::Root { root, input } => root_slots(&root, false, group(input), &mut slots),
         }
     }
-    finish(&mut report, rules, &hits, &groups);
-    Ok(report)
+    run(slots, rules, opts)
+}
+
+/// Diagnose the running system: its `%SystemDrive%` as a Windows root and
+/// the live registry. Checks that need rights the process lacks say so.
+pub fn diagnose_live(system_drive: &Path, rules: &RuleSet, opts: &DiagnoseOptions) -> Result<Report, DiagnoseError> {
+    let Some(root) = winroot::detect(system_drive) else {
+        return Err(DiagnoseError::NotARoot(system_drive.to_path_buf()));
+    };
+    let mut slots = Vec::new();
+    root_slots(&root, true, 0, &mut slots);
+    run(slots, rules, opts)
+}
+
+fn root_slots(root: &WindowsRoot, live: bool, group: usize, slots: &mut Vec<Slot>) {
+    for log in winroot::logs(root) {
+        slots.push(Slot::File(log.path, Some(log.role), group));
+    }
+    slots.push(Slot::Checks(root.clone(), live, group));
 }
 
 /// Diagnose in-memory logs given as (path shown in evidence, kind, bytes).
@@ -79,105 +110,224 @@ pub fn diagnose_buffers(buffers: &[(String, Option<LogKind>, Vec<u8>)], rules: &
     let mut hits = Vec::new();
     for (i, (path, kind, bytes)) in buffers.iter().enumerate() {
         let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-        let (source, mut h) = analyze(path.clone(), name, bytes, *kind, i, rules);
-        report.sources.push(source);
+        let (s, mut h) = analyze(path.clone(), name, &bytes[..], *kind, i, rules, None);
+        report.sources.push(s);
         hits.append(&mut h);
     }
-    let groups = vec![0; report.sources.len()];
-    finish(&mut report, rules, &hits, &groups);
+    let infos: Vec<SourceInfo> =
+        report.sources.iter().map(|s| SourceInfo { path: s.path.clone(), kind: s.kind, group: 0 }).collect();
+    report.findings = correlate(rules, &hits, &infos);
     report
 }
 
-fn finish(report: &mut Report, rules: &RuleSet, hits: &[Hit], groups: &[usize]) {
-    let sources: Vec<SourceInfo> = report
-        .sources
+fn run(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions) -> Result<Report, DiagnoseError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| DiagnoseError::Threads(e.to_string()))?;
+    pool.install(|| Ok(run_in_pool(slots, rules, opts)))
+}
+
+fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions) -> Report {
+    // Sources are numbered in slot order; a root's checks add no listed
+    // source of their own until the end.
+    let total: u64 = slots
         .iter()
-        .zip(groups)
-        .map(|(s, &group)| SourceInfo {
-            path: s.path.clone(),
-            kind: s.kind,
-            group,
+        .map(|s| match s {
+            Slot::File(p, _, _) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum();
+    let done = AtomicU64::new(0);
+    let tick = |delta: u64| {
+        if let Some(p) = &opts.progress {
+            let now = done.fetch_add(delta, Ordering::Relaxed) + delta;
+            (p.0)(now, total);
+        }
+    };
+    let files: Vec<(usize, &PathBuf, Option<Role>)> = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            Slot::File(p, role, _) => Some((i, p, *role)),
+            _ => None,
         })
         .collect();
-    report.findings = correlate(rules, hits, &sources);
+    let read: Vec<Vec<(Source, Vec<Hit>)>> = files
+        .par_iter()
+        .map(|&(_, path, role)| {
+            let mut out = read_file(path, rules, opts, &tick);
+            for (s, _) in &mut out {
+                s.role = role.map(Role::as_str);
+            }
+            out
+        })
+        .collect();
+    let mut read = read.into_iter();
+
+    let mut report = Report::new();
+    let mut hits: Vec<Hit> = Vec::new();
+    let mut infos: Vec<SourceInfo> = Vec::new();
+    let mut extra: Vec<(String, LogKind, usize, String)> = Vec::new();
+    for slot in slots {
+        match slot {
+            Slot::Ready(s, group) => {
+                infos.push(SourceInfo { path: s.path.clone(), kind: s.kind, group });
+                report.sources.push(s);
+            }
+            Slot::File(_, _, group) => {
+                for (s, mut h) in read.next().expect("one result per file, in order") {
+                    let idx = report.sources.len();
+                    for hit in &mut h {
+                        hit.source = idx;
+                    }
+                    infos.push(SourceInfo { path: s.path.clone(), kind: s.kind, group });
+                    report.sources.push(s);
+                    hits.append(&mut h);
+                }
+            }
+            Slot::Checks(root, live, group) => {
+                let view = checks::check_root(&root, live);
+                for s in view.sources.iter().cloned() {
+                    infos.push(SourceInfo { path: s.path.clone(), kind: s.kind, group: usize::MAX });
+                    report.sources.push(s);
+                }
+                report.checks.extend(view.checks.iter().cloned());
+                for (k, v) in &view.system {
+                    report.system.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+                if !view.failures.is_empty() {
+                    extra.push((
+                        format!("{} (system checks)", root.root.display()),
+                        LogKind::Check,
+                        group,
+                        view.failure_text(),
+                    ));
+                }
+            }
+        }
+    }
+    // Failed checks are lines of synthetic sources the rules read.
+    for (path, kind, group, text) in extra {
+        let idx = infos.len();
+        scan(rules, kind, &text, idx, None, &mut hits);
+        infos.push(SourceInfo { path, kind, group });
+    }
+    report.findings = correlate(rules, &hits, &infos);
+    report
 }
 
 fn display(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn failed(path: String, kind: LogKind, bytes: u64, error: String) -> (Source, Vec<Hit>) {
-    (
-        Source {
-            path,
-            kind,
-            encoding: None,
-            bytes,
-            records: 0,
-            error: Some(error),
-            warnings: Vec::new(),
-        },
-        Vec::new(),
-    )
+fn source(path: String, kind: LogKind, bytes: u64) -> Source {
+    Source { path, kind, role: None, encoding: None, bytes, records: 0, error: None, warnings: Vec::new() }
 }
 
+fn unread(path: &Path, message: String) -> Source {
+    Source { error: Some(message), ..source(display(path), LogKind::Unknown, 0) }
+}
+
+/// Read one file: a log gives one source; an archive gives one per member
+/// (and one for itself).
 fn read_file(
     path: &Path,
-    idx: usize,
     rules: &RuleSet,
     opts: &DiagnoseOptions,
-) -> (Source, Vec<Hit>) {
+    tick: &(dyn Fn(u64) + Sync),
+) -> Vec<(Source, Vec<Hit>)> {
     let shown = display(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut file = match std::fs::File::open(path) {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) => {
-            return failed(
-                shown,
-                LogKind::Unknown,
-                0,
-                format!("cannot open: {}", sources::describe_io(&e)),
-            )
-        }
+        Err(e) => return vec![(unread(path, format!("cannot open: {}", sources::describe_io(&e))), Vec::new())],
     };
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if size > MAX_FILE_BYTES {
-        return failed(
-            shown,
-            LogKind::Unknown,
-            size,
-            format!("file is larger than {MAX_FILE_BYTES} bytes; not read"),
-        );
+    let size = match file.metadata() {
+        Ok(m) if !m.is_file() => return vec![(unread(path, "not a regular file".into()), Vec::new())],
+        Ok(m) => m.len(),
+        Err(_) => 0,
+    };
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let magic = match reader.fill_buf() {
+        Ok(b) => archive::sniff(b),
+        Err(e) => return vec![(unread(path, format!("read failed: {}", sources::describe_io(&e))), Vec::new())],
+    };
+    if let Some(kind) = magic.filter(|_| opts.force_kind.is_none()) {
+        let out = read_archive(&shown, kind, reader, size, rules);
+        tick(size);
+        return out;
     }
-    let mut bytes = Vec::with_capacity(size as usize);
-    if let Err(e) = file.read_to_end(&mut bytes) {
-        return failed(
-            shown,
-            LogKind::Unknown,
-            size,
-            format!("read failed: {}", sources::describe_io(&e)),
-        );
-    }
-    analyze(shown, &name, &bytes, opts.force_kind, idx, rules)
+    let last = AtomicU64::new(0);
+    let report_bytes = |now: u64| {
+        let before = last.swap(now, Ordering::Relaxed);
+        tick(now.saturating_sub(before));
+    };
+    vec![analyze(shown, &name, reader, opts.force_kind, 0, rules, Some(&report_bytes))]
 }
 
-/// Decode, classify, parse and scan one source. A panic in any parser
+/// Every member of an archive (nested archives included) as a source,
+/// streamed from the decoder; members that cannot be read are errors on
+/// themselves only.
+fn read_archive<R: Read + Seek>(
+    shown: &str,
+    kind: ArchiveKind,
+    reader: R,
+    size: u64,
+    rules: &RuleSet,
+) -> Vec<(Source, Vec<Hit>)> {
+    let mut out = Vec::new();
+    let mut me = source(shown.to_string(), LogKind::Archive, size);
+    me.encoding = None;
+    me.warnings.push(format!("{} archive: its members are listed below as {shown}!<member>", kind.name()));
+    out.push((me, Vec::new()));
+    let limits = archive::Limits::default();
+    let mut on = |ev: archive::Event<'_>| match ev {
+        archive::Event::Archive { path, kind } => {
+            if path != shown {
+                let mut s = source(path.to_string(), LogKind::Archive, 0);
+                s.warnings.push(format!("nested {} archive", kind.name()));
+                out.push((s, Vec::new()));
+            }
+        }
+        archive::Event::Error { path, message } => {
+            // An error on an entry already listed (the archive, or a member
+            // cut short by a limit) lands on that entry.
+            match out.iter_mut().rev().find(|(s, _)| s.path == path) {
+                Some((s, _)) => s.error = Some(message),
+                None => {
+                    let mut s = source(path.to_string(), LogKind::Unknown, 0);
+                    s.error = Some(message);
+                    out.push((s, Vec::new()));
+                }
+            }
+        }
+        archive::Event::File { path, size, reader } => {
+            let name = path.rsplit(['/', '\\', '!']).next().unwrap_or(path).to_string();
+            let (mut s, h) = analyze(path.to_string(), &name, reader, None, 0, rules, None);
+            if let (Some(n), true) = (size, s.error.is_none()) {
+                s.bytes = s.bytes.max(n);
+            }
+            out.push((s, h));
+        }
+    };
+    archive::walk(shown, reader, &limits, &mut on);
+    out
+}
+
+/// Classify, decode, parse and scan one source. A panic in any parser
 /// becomes an error on this source only.
-fn analyze(
+fn analyze<R: Read>(
     path: String,
     name: &str,
-    bytes: &[u8],
+    reader: R,
     kind: Option<LogKind>,
     idx: usize,
     rules: &RuleSet,
+    progress: Option<stream::Progress<'_>>,
 ) -> (Source, Vec<Hit>) {
-    let size = bytes.len() as u64;
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        analyze_inner(path.clone(), name, bytes, kind, idx, rules)
-    }));
+    let result =
+        catch_unwind(AssertUnwindSafe(|| analyze_inner(path.clone(), name, reader, kind, idx, rules, progress)));
     match result {
         Ok(r) => r,
         Err(p) => {
@@ -186,90 +336,106 @@ fn analyze(
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            failed(
-                path,
-                kind.unwrap_or(LogKind::Unknown),
-                size,
-                format!("internal error while reading this file: {why}"),
-            )
+            let mut s = source(path, kind.unwrap_or(LogKind::Unknown), 0);
+            s.error = Some(format!("internal error while reading this file: {why}"));
+            (s, Vec::new())
         }
     }
 }
 
-fn analyze_inner(
+fn analyze_inner<R: Read>(
     path: String,
     name: &str,
-    bytes: &[u8],
+    mut reader: R,
     kind: Option<LogKind>,
     idx: usize,
     rules: &RuleSet,
+    progress: Option<stream::Progress<'_>>,
 ) -> (Source, Vec<Hit>) {
-    if kind.is_none() && crate::decode::looks_binary(bytes) {
-        let source = Source {
-            path,
-            kind: LogKind::Unknown,
-            encoding: None,
-            bytes: bytes.len() as u64,
-            records: 0,
-            error: None,
-            warnings: vec!["binary content; not a log".into()],
-        };
-        return (source, Vec::new());
+    let mut head = Vec::with_capacity(classify::SNIFF_BYTES);
+    if let Err(e) = (&mut reader).take(classify::SNIFF_BYTES as u64).read_to_end(&mut head) {
+        let mut s = source(path, LogKind::Unknown, head.len() as u64);
+        s.error = Some(format!("read failed: {}", sources::describe_io(&e)));
+        return (s, Vec::new());
     }
-    let decoded = decode(bytes);
-    let text: &str = &decoded.text;
-    let kind = kind.unwrap_or_else(|| classify::classify(name, text));
-    let mut source = Source {
-        path,
-        kind,
-        encoding: Some(decoded.encoding.as_str()),
-        bytes: bytes.len() as u64,
-        records: 0,
-        error: None,
-        warnings: decoded.warnings.clone(),
-    };
+    let mut s = source(path, LogKind::Unknown, head.len() as u64);
+    if kind.is_none() && decode::looks_binary(&head) {
+        s.warnings.push("binary content; not a log".into());
+        s.bytes += drain(&mut reader);
+        return (s, Vec::new());
+    }
+    let (encoding, bom) = decode::sniff(&head);
+    let head_text = decode::decode(&head);
+    let kind = kind.unwrap_or_else(|| classify::classify(name, &head_text.text));
+    s.kind = kind;
+    s.encoding = Some(encoding.as_str());
+    if bom == 0 && matches!(encoding, Encoding::Utf16Le | Encoding::Utf16Be) {
+        s.warnings.push(format!("no byte-order mark; read as {}", encoding.as_str().to_uppercase()));
+    }
     let mut hits = Vec::new();
-    let records: Option<Vec<Record>> = match kind {
-        LogKind::Unknown => return (source, hits),
-        k if k.is_panther() => None,
-        LogKind::Setupapi => Some(setupapi::parse(text)),
-        LogKind::Windowsupdate => Some(wulog::parse(text)),
-        LogKind::SetupdiagText => Some(setupdiag::parse_text(text).records()),
-        LogKind::SetupdiagXml => match setupdiag::parse_xml(text) {
-            Ok(sd) => Some(sd.records()),
-            Err(e) => {
-                source.error = Some(format!("not valid SetupDiag XML: {e}"));
-                return (source, hits);
+    match kind {
+        LogKind::Unknown => {
+            s.bytes += drain(&mut reader);
+        }
+        k if k.is_panther() => {
+            match stream::stream_panther(&mut reader, &head[bom..], encoding, k, rules, idx, rules.reads(k), progress) {
+                Ok(out) => {
+                    s.bytes += out.bytes;
+                    s.records = out.records;
+                    s.warnings.extend(out.warnings);
+                    hits = out.hits;
+                }
+                Err(e) => s.error = Some(format!("read failed: {}", sources::describe_io(&e))),
             }
-        },
-        _ => None,
-    };
-    source.records = match &records {
-        Some(r) => r.len() as u64,
-        None => count_entries(text),
-    };
-    if rules.reads(kind) {
-        scan(rules, kind, text, idx, records.as_deref(), &mut hits);
+            if encoding == Encoding::Utf8 && s.warnings.iter().any(|w| w.contains("Windows-1252")) {
+                s.encoding = Some(Encoding::Utf8WithCp1252.as_str());
+            }
+        }
+        _ => {
+            let mut bytes = head;
+            let limit = MAX_WHOLE_BYTES;
+            if let Err(e) = (&mut reader).take(limit + 1 - bytes.len() as u64).read_to_end(&mut bytes) {
+                s.error = Some(format!("read failed: {}", sources::describe_io(&e)));
+                return (s, hits);
+            }
+            s.bytes = bytes.len() as u64;
+            if s.bytes > limit {
+                s.bytes += drain(&mut reader);
+                s.error = Some(format!("larger than {} MiB: too large to parse as {kind}", limit >> 20));
+                return (s, hits);
+            }
+            if let Some(p) = progress {
+                p(s.bytes);
+            }
+            let decoded = decode::decode(&bytes);
+            s.encoding = Some(decoded.encoding.as_str());
+            s.warnings.extend(decoded.warnings.iter().filter(|w| !w.starts_with("no byte-order mark")).cloned());
+            let text: &str = &decoded.text;
+            let records: Vec<Record> = match kind {
+                LogKind::Setupapi => setupapi::parse(text),
+                LogKind::Windowsupdate => wulog::parse(text),
+                LogKind::SetupdiagText => setupdiag::parse_text(text).records(),
+                LogKind::SetupdiagXml => match setupdiag::parse_xml(text) {
+                    Ok(sd) => sd.records(),
+                    Err(e) => {
+                        s.error = Some(format!("not valid SetupDiag XML: {e}"));
+                        return (s, hits);
+                    }
+                },
+                _ => Vec::new(),
+            };
+            s.records = records.len() as u64;
+            if rules.reads(kind) {
+                scan(rules, kind, text, idx, Some(&records), &mut hits);
+            }
+        }
     }
-    (source, hits)
+    (s, hits)
 }
 
-/// Entries in a Panther-grammar text (lines that start a new entry).
-fn count_entries(text: &str) -> u64 {
-    let mut n = 0;
-    let mut start = 0;
-    let b = text.as_bytes();
-    loop {
-        let line = &b[start..];
-        if panther::starts_entry(line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line)) {
-            n += 1;
-        }
-        match memchr::memchr(b'\n', line) {
-            Some(i) => start += i + 1,
-            None => break,
-        }
-    }
-    n
+/// Read the rest of a source without keeping it (to report its size).
+fn drain<R: Read>(reader: &mut R) -> u64 {
+    std::io::copy(reader, &mut std::io::sink()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -277,9 +443,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_entries_not_continuations() {
-        let t = "\u{feff}2020-01-01 00:00:00, Info CBS a\n  cont\n2020-01-01 00:00:01, Info CBS b\r\nInfo,\tCSI x\n";
-        assert_eq!(count_entries(t), 3);
-        assert_eq!(count_entries(""), 0);
+    fn same_report_whatever_the_thread_count() {
+        let rules = RuleSet::embedded().unwrap();
+        let ex = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let json = |threads| {
+            let opts = DiagnoseOptions { threads: Some(threads), ..Default::default() };
+            serde_json::to_string(&diagnose(std::slice::from_ref(&ex), &rules, &opts).unwrap()).unwrap()
+        };
+        let one = json(1);
+        assert!(one.contains("wu-0x80070003-driver-files-missing"));
+        assert_eq!(one, json(2));
+        assert_eq!(one, json(4));
     }
 }

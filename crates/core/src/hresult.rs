@@ -91,11 +91,7 @@ pub fn parse_code(s: &str) -> Option<u32> {
 pub fn parse_setup_code(s: &str) -> Option<(u32, Option<u32>)> {
     let s = s.trim();
     // A dash at the very start is a minus sign, not a separator.
-    let dash = s
-        .char_indices()
-        .skip(1)
-        .find(|&(_, c)| c == '-')
-        .map(|(i, _)| i);
+    let dash = s.char_indices().skip(1).find(|&(_, c)| c == '-').map(|(i, _)| i);
     match dash {
         None => parse_single(s).map(|code| (code, None)),
         Some(i) => {
@@ -115,15 +111,9 @@ pub fn decode(code: u32) -> Decoded {
     let t = tables();
     let facility = ((code >> 16) & 0x7FF) as u16;
     let bare = code <= 0xFFFF;
-    let facility_name = if bare || code & CUSTOMER_BIT != 0 {
-        None
-    } else {
-        facility_name(facility)
-    };
+    let facility_name = if bare || code & CUSTOMER_BIT != 0 { None } else { facility_name(facility) };
     let win32 = related_win32(code);
-    let entry = win32
-        .and_then(|w| find(&t.win32, w))
-        .or_else(|| find(&t.hresult, code));
+    let entry = win32.and_then(|w| find(&t.win32, w)).or_else(|| find(&t.hresult, code));
     Decoded {
         code,
         hex: format!("0x{code:08X}"),
@@ -178,11 +168,7 @@ impl fmt::Display for Decoded {
             }
             (None, None) => match self.facility_name {
                 Some(fac) => write!(f, "{} ({fac}, code 0x{:X})", self.hex, self.code_part),
-                None => write!(
-                    f,
-                    "{} (facility 0x{:X}, code 0x{:X})",
-                    self.hex, self.facility, self.code_part
-                ),
+                None => write!(f, "{} (facility 0x{:X}, code 0x{:X})", self.hex, self.facility, self.code_part),
             },
         }
     }
@@ -194,10 +180,7 @@ impl fmt::Display for Decoded {
 /// One code in any single form (no extend code).
 fn parse_single(s: &str) -> Option<u32> {
     let s = strip_enclosing(s.trim());
-    if let Some(inner) = s
-        .strip_prefix("HRESULT_FROM_WIN32(")
-        .and_then(|rest| rest.strip_suffix(')'))
-    {
+    if let Some(inner) = s.strip_prefix("HRESULT_FROM_WIN32(").and_then(|rest| rest.strip_suffix(')')) {
         return parse_number_or_name(inner.trim()).map(hresult_from_win32);
     }
     parse_number_or_name(s)
@@ -253,10 +236,7 @@ fn parse_negative(digits: &str) -> Option<u32> {
 /// The extend part of a setup code: hex, `0x` optional.
 fn parse_extend_part(s: &str) -> Option<u32> {
     let s = s.trim();
-    let hex = s
-        .strip_prefix("0x")
-        .or_else(|| s.strip_prefix("0X"))
-        .unwrap_or(s);
+    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
     parse_hex(hex)
 }
 
@@ -309,18 +289,12 @@ fn build_tables() -> Tables {
     for (name, code) in parse_aliases(ALIASES_TSV) {
         by_name.entry(name).or_insert(code);
     }
-    Tables {
-        win32,
-        hresult,
-        by_name,
-    }
+    Tables { win32, hresult, by_name }
 }
 
 /// Data lines of a TSV file: not empty, not a `#` comment.
 fn data_lines(tsv: &'static str) -> impl Iterator<Item = &'static str> {
-    tsv.lines()
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    tsv.lines().map(|l| l.strip_suffix('\r').unwrap_or(l)).filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
 /// `code<TAB>name<TAB>message` rows; code is decimal or `0x` hex; empty
@@ -335,11 +309,7 @@ fn parse_entry_line(line: &'static str) -> Option<Entry> {
     let code = parse_table_code(fields.next()?)?;
     let name = fields.next()?;
     let message = fields.next().unwrap_or("");
-    Some(Entry {
-        code,
-        name: non_empty(name),
-        message: non_empty(message),
-    })
+    Some(Entry { code, name: non_empty(name), message: non_empty(message) })
 }
 
 /// `name<TAB>code` rows.
@@ -366,24 +336,15 @@ fn non_empty(s: &'static str) -> Option<&'static str> {
 }
 
 fn find(table: &[Entry], code: u32) -> Option<&Entry> {
-    table
-        .binary_search_by_key(&code, |e| e.code)
-        .ok()
-        .map(|i| &table[i])
+    table.binary_search_by_key(&code, |e| e.code).ok().map(|i| &table[i])
 }
 
 fn lookup_small(table: &[(u32, &'static str)], key: u32) -> Option<&'static str> {
-    table
-        .iter()
-        .find(|&&(k, _)| k == key)
-        .map(|&(_, name)| name)
+    table.iter().find(|&&(k, _)| k == key).map(|&(_, name)| name)
 }
 
 fn facility_name(facility: u16) -> Option<&'static str> {
-    FACILITIES
-        .binary_search_by_key(&facility, |&(f, _)| f)
-        .ok()
-        .map(|i| FACILITIES[i].1)
+    FACILITIES.binary_search_by_key(&facility, |&(f, _)| f).ok().map(|i| FACILITIES[i].1)
 }
 
 /// `FACILITY_*` values from the Windows SDK's winerror.h (those that fit in 11
@@ -606,23 +567,11 @@ mod tests {
         assert_eq!(parse_code("E_FAIL"), Some(0x8000_4005));
         assert_eq!(parse_code("E_INVALIDARG"), Some(0x8007_0057));
         assert_eq!(parse_code("CBS_E_SOURCE_MISSING"), Some(0x800F_081F));
-        assert_eq!(
-            parse_code("MOSETUP_E_COMPAT_SYSREQ_BLOCK"),
-            Some(0xC190_0200)
-        );
-        assert_eq!(
-            parse_code("WU_E_PT_WINHTTP_NAME_NOT_RESOLVED"),
-            Some(0x8024_402C)
-        );
+        assert_eq!(parse_code("MOSETUP_E_COMPAT_SYSREQ_BLOCK"), Some(0xC190_0200));
+        assert_eq!(parse_code("WU_E_PT_WINHTTP_NAME_NOT_RESOLVED"), Some(0x8024_402C));
         assert_eq!(parse_code("ERROR_WINHTTP_NAME_NOT_RESOLVED"), Some(12007));
-        assert_eq!(
-            parse_code("HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)"),
-            Some(0x8007_0002)
-        );
-        assert_eq!(
-            parse_code("HRESULT_FROM_WIN32( ERROR_SXS_ASSEMBLY_MISSING )"),
-            Some(0x8007_3701)
-        );
+        assert_eq!(parse_code("HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)"), Some(0x8007_0002));
+        assert_eq!(parse_code("HRESULT_FROM_WIN32( ERROR_SXS_ASSEMBLY_MISSING )"), Some(0x8007_3701));
         assert_eq!(parse_code("HRESULT_FROM_WIN32(14098)"), Some(0x8007_3712));
         assert_eq!(parse_code("HRESULT_FROM_WIN32(0x3)"), Some(0x8007_0003));
         assert_eq!(parse_code("HRESULT_FROM_WIN32(ERROR_SUCCESS)"), Some(0));
@@ -637,22 +586,10 @@ mod tests {
     fn parses_setup_codes() {
         assert_eq!(parse_code("0xC1900101-0x20017"), Some(0xC190_0101));
         assert_eq!(parse_code("0x8007000D-0x2000C"), Some(0x8007_000D));
-        assert_eq!(
-            parse_setup_code("0xC1900101-0x20017"),
-            Some((0xC190_0101, Some(0x20017)))
-        );
-        assert_eq!(
-            parse_setup_code("0xC1900101 - 0x20017"),
-            Some((0xC190_0101, Some(0x20017)))
-        );
-        assert_eq!(
-            parse_setup_code("0x8007000D - 0x2000c"),
-            Some((0x8007_000D, Some(0x2000C)))
-        );
-        assert_eq!(
-            parse_setup_code("800704B8 - 0x3001A"),
-            Some((0x8007_04B8, Some(0x3001A)))
-        );
+        assert_eq!(parse_setup_code("0xC1900101-0x20017"), Some((0xC190_0101, Some(0x20017))));
+        assert_eq!(parse_setup_code("0xC1900101 - 0x20017"), Some((0xC190_0101, Some(0x20017))));
+        assert_eq!(parse_setup_code("0x8007000D - 0x2000c"), Some((0x8007_000D, Some(0x2000C))));
+        assert_eq!(parse_setup_code("800704B8 - 0x3001A"), Some((0x8007_04B8, Some(0x3001A))));
         assert_eq!(parse_setup_code("0xC1900101"), Some((0xC190_0101, None)));
         assert_eq!(parse_setup_code("-2147024893"), Some((0x8007_0003, None)));
         assert_eq!(parse_setup_code("E_FAIL"), Some((0x8000_4005, None)));
@@ -741,22 +678,13 @@ mod tests {
         assert_eq!(d.code_part, 3);
         assert_eq!(d.win32, Some(3));
         assert_eq!(d.name, Some("ERROR_PATH_NOT_FOUND"));
-        assert_eq!(
-            d.message,
-            Some("The system cannot find the path specified.")
-        );
+        assert_eq!(d.message, Some("The system cannot find the path specified."));
         // HRESULT_FROM_WIN32 codes take the Win32 name even where winerror.h
         // has an E_* alias.
         assert_eq!(decode(0x8007_0057).name, Some("ERROR_INVALID_PARAMETER"));
         assert_eq!(decode(0x8007_3701).name, Some("ERROR_SXS_ASSEMBLY_MISSING"));
-        assert_eq!(
-            decode(0x8007_36B3).name,
-            Some("ERROR_SXS_ASSEMBLY_NOT_FOUND")
-        );
-        assert_eq!(
-            decode(0x8007_2EE7).name,
-            Some("ERROR_INTERNET_NAME_NOT_RESOLVED")
-        );
+        assert_eq!(decode(0x8007_36B3).name, Some("ERROR_SXS_ASSEMBLY_NOT_FOUND"));
+        assert_eq!(decode(0x8007_2EE7).name, Some("ERROR_INTERNET_NAME_NOT_RESOLVED"));
         assert_eq!(decode(0x8007_0BC9).name, Some("ERROR_FAIL_REBOOT_REQUIRED"));
         assert_eq!(decode(0x8007_06BA).name, Some("RPC_S_SERVER_UNAVAILABLE"));
     }
@@ -792,16 +720,10 @@ mod tests {
         let d = decode(0x800F_0922);
         assert_eq!(d.hex, "0x800F0922");
         assert_eq!(d.name, Some("CBS_E_INSTALLERS_FAILED"));
-        assert_eq!(
-            d.message,
-            Some("Processing advanced installers and generic commands failed.")
-        );
+        assert_eq!(d.message, Some("Processing advanced installers and generic commands failed."));
         assert_eq!(decode(0x800F_0831).name, Some("CBS_E_STORE_CORRUPTION"));
         assert_eq!(decode(0x800F_081E).name, Some("CBS_E_NOT_APPLICABLE"));
-        assert_eq!(
-            decode(0x800F_0984).name,
-            Some("PSFX_E_MATCHING_BINARY_MISSING")
-        );
+        assert_eq!(decode(0x800F_0984).name, Some("PSFX_E_MATCHING_BINARY_MISSING"));
         assert_eq!(decode(0x800F_0203).name, Some("SPAPI_E_NO_DRIVER_SELECTED"));
     }
 
@@ -823,16 +745,10 @@ mod tests {
         assert!(d.message.is_some());
         assert_eq!(decode(0x8024_0017).name, Some("WU_E_NOT_APPLICABLE"));
         assert_eq!(decode(0x8024_0022).name, Some("WU_E_ALL_UPDATES_FAILED"));
-        assert_eq!(
-            decode(0x8024_200D).name,
-            Some("WU_E_UH_NEEDANOTHERDOWNLOAD")
-        );
+        assert_eq!(decode(0x8024_200D).name, Some("WU_E_UH_NEEDANOTHERDOWNLOAD"));
         assert_eq!(decode(0x8024_000B).name, Some("WU_E_CALL_CANCELLED"));
         assert_eq!(decode(0x8024_0FFF).name, Some("WU_E_UNEXPECTED"));
-        assert_eq!(
-            decode(0x8024_4019).name,
-            Some("WU_E_PT_HTTP_STATUS_NOT_FOUND")
-        );
+        assert_eq!(decode(0x8024_4019).name, Some("WU_E_PT_HTTP_STATUS_NOT_FOUND"));
         assert_eq!(decode(0x80D0_2002).name, Some("DO_E_DOWNLOAD_NO_PROGRESS"));
         assert_eq!(decode(0x8020_0053).name, Some("BG_E_VALIDATION_FAILED"));
     }
@@ -847,14 +763,8 @@ mod tests {
         assert_eq!(d.win32, None);
         assert_eq!(d.name, Some("MOSETUP_E_SETUP_PLATFORM"));
         assert!(d.message.is_some());
-        assert_eq!(
-            decode(0xC190_0200).name,
-            Some("MOSETUP_E_COMPAT_SYSREQ_BLOCK")
-        );
-        assert_eq!(
-            decode(0xC190_020E).name,
-            Some("MOSETUP_E_INSTALLDISKSPACE_BLOCK")
-        );
+        assert_eq!(decode(0xC190_0200).name, Some("MOSETUP_E_COMPAT_SYSREQ_BLOCK"));
+        assert_eq!(decode(0xC190_020E).name, Some("MOSETUP_E_INSTALLDISKSPACE_BLOCK"));
         assert_eq!(decode(0xC190_0107).name, Some("MOSETUP_E_CLEANUP_PENDING"));
         // Known by its message only.
         let d = decode(0xC142_0127);
@@ -879,10 +789,7 @@ mod tests {
         assert_eq!(d.message, None);
         assert_eq!(d.win32, Some(0x1234));
         assert_eq!(d.to_string(), "0x80071234 (FACILITY_WIN32, code 0x1234)");
-        assert_eq!(
-            decode(0xC7FF_0001).to_string(),
-            "0xC7FF0001 (facility 0x7FF, code 0x1)"
-        );
+        assert_eq!(decode(0xC7FF_0001).to_string(), "0xC7FF0001 (facility 0x7FF, code 0x1)");
         assert_eq!(decode(0xFFFF).to_string(), "0x0000FFFF (Win32 error 65535)");
     }
 
@@ -915,10 +822,7 @@ mod tests {
         let e = decode_extend(0x4000D);
         assert_eq!(e.phase_name, Some("SP_EXECUTION_OOBE_BOOT"));
         assert_eq!(e.operation_name, Some("SP_EXECUTION_OP_MIGRATE_DATA"));
-        assert_eq!(
-            decode_extend(0x30018).operation_name,
-            Some("SP_EXECUTION_OP_SYSPREP")
-        );
+        assert_eq!(decode_extend(0x30018).operation_name, Some("SP_EXECUTION_OP_SYSPREP"));
 
         let e = decode_extend(0x90099);
         assert_eq!((e.phase, e.phase_name), (9, None));
@@ -947,10 +851,7 @@ mod tests {
             decode(3).to_string(),
             "0x00000003 ERROR_PATH_NOT_FOUND: The system cannot find the path specified."
         );
-        assert_eq!(
-            decode(0x800F_0828).to_string(),
-            "0x800F0828 CBS_E_INSUFFICIENT_DISK_SPACE"
-        );
+        assert_eq!(decode(0x800F_0828).to_string(), "0x800F0828 CBS_E_INSUFFICIENT_DISK_SPACE");
         assert!(decode(0xC142_0127).to_string().starts_with("0xC1420127: "));
     }
 
@@ -971,17 +872,11 @@ mod tests {
         let t = tables();
         assert_eq!(t.win32.len(), data_lines(WIN32_TSV).count());
         assert_eq!(t.hresult.len(), data_lines(HRESULT_TSV).count());
-        assert_eq!(
-            parse_aliases(ALIASES_TSV).len(),
-            data_lines(ALIASES_TSV).count()
-        );
+        assert_eq!(parse_aliases(ALIASES_TSV).len(), data_lines(ALIASES_TSV).count());
         assert!(t.win32.len() > 3000);
         assert!(t.hresult.len() > 2000);
         assert!(t.win32.iter().all(|e| e.code <= 0xFFFF && e.name.is_some()));
-        assert!(t
-            .hresult
-            .iter()
-            .all(|e| e.name.is_some() || e.message.is_some()));
+        assert!(t.hresult.iter().all(|e| e.name.is_some() || e.message.is_some()));
     }
 
     #[test]
@@ -1025,11 +920,7 @@ mod tests {
         for e in &t.win32 {
             let name = e.name.unwrap_or_default();
             let wrapped = format!("HRESULT_FROM_WIN32({name})");
-            assert_eq!(
-                parse_code(&wrapped),
-                Some(hresult_from_win32(e.code)),
-                "{wrapped}"
-            );
+            assert_eq!(parse_code(&wrapped), Some(hresult_from_win32(e.code)), "{wrapped}");
         }
         for (name, code) in parse_aliases(ALIASES_TSV) {
             assert_eq!(parse_code(name), Some(code), "{name}");

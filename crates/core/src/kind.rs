@@ -27,12 +27,20 @@ pub enum LogKind {
     SetupdiagText,
     /// WindowsUpdate.log (classic tab-separated or Get-WindowsUpdateLog output).
     Windowsupdate,
+    /// A .zip or .cab/.msu read for its members (listed, then each member is a source).
+    Archive,
+    /// Failed system checks, one line each (synthetic; rules may read it).
+    Check,
+    /// A registry hive (SOFTWARE) read by the system checks.
+    Hive,
+    /// A WinSxS folder inventoried by the system checks.
+    Winsxs,
     /// Not a log servicing-doctor reads; listed, then skipped.
     Unknown,
 }
 
 impl LogKind {
-    pub const ALL: [LogKind; 11] = [
+    pub const ALL: [LogKind; 15] = [
         LogKind::Cbs,
         LogKind::Dism,
         LogKind::Setupact,
@@ -43,6 +51,10 @@ impl LogKind {
         LogKind::SetupdiagXml,
         LogKind::SetupdiagText,
         LogKind::Windowsupdate,
+        LogKind::Archive,
+        LogKind::Check,
+        LogKind::Hive,
+        LogKind::Winsxs,
         LogKind::Unknown,
     ];
 
@@ -59,12 +71,21 @@ impl LogKind {
             LogKind::SetupdiagXml => "setupdiag_xml",
             LogKind::SetupdiagText => "setupdiag_text",
             LogKind::Windowsupdate => "windowsupdate",
+            LogKind::Archive => "archive",
+            LogKind::Check => "check",
+            LogKind::Hive => "hive",
+            LogKind::Winsxs => "winsxs",
             LogKind::Unknown => "unknown",
         }
     }
 
     pub fn from_name(name: &str) -> Option<LogKind> {
         LogKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Kinds a rule signal may read (not hives, folders or unknown files).
+    pub fn readable_by_rules(self) -> bool {
+        !matches!(self, LogKind::Archive | LogKind::Hive | LogKind::Winsxs | LogKind::Unknown)
     }
 
     /// Kinds written in the shared CBS/DISM/Panther line grammar.

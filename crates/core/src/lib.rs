@@ -6,16 +6,19 @@
 //! [`rules`] (prefilter, signals, correlation) → [`report`].
 //! [`diagnose`] runs the whole pipeline.
 
+pub mod checks;
 pub mod decode;
 pub mod diagnose;
 pub mod hresult;
 pub mod kind;
+pub mod plan;
 pub mod records;
 pub mod report;
 pub mod rules;
 pub mod sources;
+pub mod stream;
 
-pub use diagnose::{diagnose, DiagnoseOptions};
+pub use diagnose::{diagnose, diagnose_live, DiagnoseOptions};
 pub use kind::LogKind;
 pub use report::Report;
 

@@ -53,6 +53,10 @@ impl Default for Report {
 pub struct Source {
     pub path: String,
     pub kind: LogKind,
+    /// Where it sits in a Windows root: `servicing`, `downlevel`, `rollback`,
+    /// `post-upgrade`, `new-os`, `unattend`, `setupdiag`, `previous-os`, `system`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<&'static str>,
     /// `utf-8`, `utf-8-bom`, `utf-16le`, `utf-16be`, `utf-8+windows-1252`; absent when unread.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding: Option<&'static str>,

@@ -1,5 +1,7 @@
 //! Printers over the one report model.
 
+pub mod html;
+pub mod md;
 pub mod text;
 
 /// Log text is untrusted: control characters (an ANSI escape in a log must
@@ -26,10 +28,7 @@ mod tests {
 
     #[test]
     fn control_sequences_are_inert() {
-        assert_eq!(
-            inert("a\u{1b}[31mred\u{7}\r\n"),
-            "a\\x{1b}[31mred\\x{7}\\x{d}\\x{a}"
-        );
+        assert_eq!(inert("a\u{1b}[31mred\u{7}\r\n"), "a\\x{1b}[31mred\\x{7}\\x{d}\\x{a}");
         assert_eq!(inert("bidi\u{202e}x"), "bidi\\x{202e}x");
         assert_eq!(inert("C:\\Windows\té"), "C:\\Windows é");
     }

@@ -33,16 +33,8 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
     let p = Paint { on: color };
     let bold = Style::new().bold();
     let dim = Style::new().dimmed();
-    let read = report
-        .sources
-        .iter()
-        .filter(|s| s.error.is_none() && s.kind.as_str() != "unknown")
-        .count();
-    let errors = report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
+    let read = report.sources.iter().filter(|s| s.error.is_none() && s.kind.as_str() != "unknown").count();
+    let errors = report.findings.iter().filter(|f| f.severity == Severity::Error).count();
     let verdict = match (report.findings.len(), errors) {
         (0, _) => "No servicing failure found".to_string(),
         (n, 0) => format!("{n} finding(s), none fatal"),
@@ -59,26 +51,14 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
             p.s(sev_style(f.severity), &sev),
             p.s(bold, &inert(&f.title))
         )?;
-        let scenario = f
-            .scenario
-            .as_ref()
-            .map(|s| format!(" (scenario {s})"))
-            .unwrap_or_default();
+        let scenario = f.scenario.as_ref().map(|s| format!(" (scenario {s})")).unwrap_or_default();
         writeln!(out, "    rule:     {}{}", f.rule, scenario)?;
         if let Some(t) = f.time {
             writeln!(out, "    when:     {}", t.strftime("%Y-%m-%d %H:%M:%S"))?;
         }
         if let Some(code) = &f.code {
-            let name = f
-                .code_name
-                .as_deref()
-                .map(|n| format!(" {n}"))
-                .unwrap_or_default();
-            let msg = f
-                .code_message
-                .as_deref()
-                .map(|m| format!(" — {m}"))
-                .unwrap_or_default();
+            let name = f.code_name.as_deref().map(|n| format!(" {n}")).unwrap_or_default();
+            let msg = f.code_message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default();
             writeln!(out, "    code:     {code}{name}{msg}")?;
         }
         if let Some(m) = f.facts.get("missing") {
@@ -134,27 +114,11 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
     for s in &report.sources {
         let detail = match &s.error {
             Some(e) => p.s(AnsiColor::Red.on_default(), &format!("error: {}", inert(e))),
-            None => format!(
-                "{}, {} bytes, {} records",
-                s.encoding.unwrap_or("-"),
-                s.bytes,
-                s.records
-            ),
+            None => format!("{}, {} bytes, {} records", s.encoding.unwrap_or("-"), s.bytes, s.records),
         };
-        writeln!(
-            out,
-            "  {:<14} {}  {}",
-            s.kind.as_str(),
-            inert(&s.path),
-            p.s(dim, &detail)
-        )?;
+        writeln!(out, "  {:<14} {}  {}", s.kind.as_str(), inert(&s.path), p.s(dim, &detail))?;
         for w in &s.warnings {
-            writeln!(
-                out,
-                "  {:<14} {}",
-                "",
-                p.s(dim, &format!("note: {}", inert(w)))
-            )?;
+            writeln!(out, "  {:<14} {}", "", p.s(dim, &format!("note: {}", inert(w))))?;
         }
     }
     Ok(())

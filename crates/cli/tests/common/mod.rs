@@ -47,12 +47,7 @@ pub fn diagnose(paths: &[&Path]) -> Run {
 }
 
 pub fn findings<'a>(r: &'a Run, rule: &str) -> Vec<&'a Value> {
-    r.json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .collect()
+    r.json["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == rule).collect()
 }
 
 pub fn fact<'a>(f: &'a Value, name: &str) -> Option<&'a str> {
@@ -138,5 +133,4 @@ pub const SHTD_SETUPAPI: &str = "\
 <<<  [Exit status: FAILURE(0x00000003)]
 ";
 
-pub const SHTD_MISSING: &str =
-    "C:\\Windows\\System32\\DriverStore\\FileRepository\\oem12.inf_amd64_55aa\\oem12.inf";
+pub const SHTD_MISSING: &str = "C:\\Windows\\System32\\DriverStore\\FileRepository\\oem12.inf_amd64_55aa\\oem12.inf";

@@ -31,14 +31,7 @@ pub struct Record {
 
 impl Record {
     pub fn new(line: u64, message: impl Into<String>) -> Record {
-        Record {
-            line,
-            time: None,
-            level: None,
-            component: None,
-            message: message.into(),
-            section: None,
-        }
+        Record { line, time: None, level: None, component: None, message: message.into(), section: None }
     }
 }
 
@@ -71,15 +64,7 @@ pub(crate) fn digits(b: &[u8], i: usize, max_len: usize) -> Option<(u32, usize)>
 }
 
 /// Build a civil date-time, rejecting impossible values instead of panicking.
-pub(crate) fn datetime(
-    y: u32,
-    mo: u32,
-    d: u32,
-    h: u32,
-    mi: u32,
-    s: u32,
-    nanos: u32,
-) -> Option<DateTime> {
+pub(crate) fn datetime(y: u32, mo: u32, d: u32, h: u32, mi: u32, s: u32, nanos: u32) -> Option<DateTime> {
     let y = i16::try_from(y).ok()?;
     DateTime::new(
         y,

@@ -57,13 +57,7 @@ pub struct CsiStamp {
 /// Parse `YYYY-MM-DD HH:MM:SS` (optionally `.fff`) at the start of `b`;
 /// returns the time and the byte length consumed.
 pub fn parse_timestamp(b: &[u8]) -> Option<(DateTime, usize)> {
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b' '
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let (y, 4) = digits(b, 0, 4)? else {
@@ -100,8 +94,7 @@ pub fn starts_entry(line: &[u8]) -> bool {
 fn level_prefix(b: &[u8]) -> Option<usize> {
     LEVELS.iter().find_map(|lv| {
         let n = lv.len();
-        (b.len() > n + 1 && &b[..n] == lv.as_bytes() && matches!(b[n], b',' | b' ' | b'\t'))
-            .then_some(n)
+        (b.len() > n + 1 && &b[..n] == lv.as_bytes() && matches!(b[n], b',' | b' ' | b'\t')).then_some(n)
     })
 }
 
@@ -122,9 +115,7 @@ fn token_end(b: &[u8], mut i: usize) -> usize {
 fn is_component(tok: &[u8]) -> bool {
     !tok.is_empty()
         && tok.len() <= 16
-        && tok
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+        && tok.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
         && tok.iter().any(|c| c.is_ascii_alphabetic())
 }
 
@@ -152,13 +143,7 @@ pub fn parse_line(line: &str) -> Option<PantherLine<'_>> {
         level = stripped;
     }
     if level.is_empty() {
-        return Some(PantherLine {
-            time,
-            level,
-            msgid: None,
-            component: None,
-            message: "",
-        });
+        return Some(PantherLine { time, level, msgid: None, component: None, message: "" });
     }
     i = skip_ws(b, level_end);
     let mut msgid = None;
@@ -173,21 +158,14 @@ pub fn parse_line(line: &str) -> Option<PantherLine<'_>> {
     }
     let gap = i - level_start;
     let tok_end = token_end(b, i);
-    let component =
-        if gap >= BLANK_COMPONENT_GAP || !is_component(&b[i..tok_end]) || tok_end >= b.len() {
-            None
-        } else {
-            let c = &line[i..tok_end];
-            i = skip_ws(b, tok_end);
-            Some(c)
-        };
-    Some(PantherLine {
-        time,
-        level,
-        msgid,
-        component,
-        message: line[i..].trim_end(),
-    })
+    let component = if gap >= BLANK_COMPONENT_GAP || !is_component(&b[i..tok_end]) || tok_end >= b.len() {
+        None
+    } else {
+        let c = &line[i..tok_end];
+        i = skip_ws(b, tok_end);
+        Some(c)
+    };
+    Some(PantherLine { time, level, msgid, component, message: line[i..].trim_end() })
 }
 
 /// Parse a CSI sequence prefix at the start of a CSI message:
@@ -198,11 +176,7 @@ pub fn parse_csi_stamp(message: &str) -> Option<CsiStamp> {
         return None;
     }
     let seq = u32::from_str_radix(&message[..8], 16).ok()?;
-    let utc = if b.get(8) == Some(&b'@') {
-        parse_csi_utc(&b[9..])
-    } else {
-        None
-    };
+    let utc = if b.get(8) == Some(&b'@') { parse_csi_utc(&b[9..]) } else { None };
     match b.get(8) {
         None | Some(b' ' | b'@' | b'\t') => Some(CsiStamp { seq, utc }),
         _ => None,
@@ -240,7 +214,9 @@ mod tests {
 
     #[test]
     fn standard_cbs_line() {
-        let l = parse_line("2020-02-03 23:50:28, Info                  CBS    TI: --- Initializing Trusted Installer ---").unwrap();
+        let l =
+            parse_line("2020-02-03 23:50:28, Info                  CBS    TI: --- Initializing Trusted Installer ---")
+                .unwrap();
         assert_eq!(l.time, Some(dt("2020-02-03T23:50:28")));
         assert_eq!(l.level, "Info");
         assert_eq!(l.component, Some("CBS"));
@@ -250,7 +226,10 @@ mod tests {
 
     #[test]
     fn error_level_dism_line() {
-        let l = parse_line("2023-05-17 08:32:31, Warning               DISM   PID=7092 TID=5908 Failed to archive - X(hr:0x80070002)").unwrap();
+        let l = parse_line(
+            "2023-05-17 08:32:31, Warning               DISM   PID=7092 TID=5908 Failed to archive - X(hr:0x80070002)",
+        )
+        .unwrap();
         assert_eq!(l.level, "Warning");
         assert_eq!(l.component, Some("DISM"));
         assert!(l.message.starts_with("PID=7092"));
@@ -258,21 +237,21 @@ mod tests {
 
     #[test]
     fn collapsed_spacing_from_docs() {
-        let l = parse_line("2017-12-06 15:30:46, Info    CBS   Doqe: Recording result: 0x80070003, for Inf: ntprint4.inf").unwrap();
+        let l =
+            parse_line("2017-12-06 15:30:46, Info    CBS   Doqe: Recording result: 0x80070003, for Inf: ntprint4.inf")
+                .unwrap();
         assert_eq!(l.component, Some("CBS"));
-        assert_eq!(
-            l.message,
-            "Doqe: Recording result: 0x80070003, for Inf: ntprint4.inf"
-        );
-        let l = parse_line("2017-12-06 15:30:46, Error   CBS   Startup: Failed while processing")
-            .unwrap();
+        assert_eq!(l.message, "Doqe: Recording result: 0x80070003, for Inf: ntprint4.inf");
+        let l = parse_line("2017-12-06 15:30:46, Error   CBS   Startup: Failed while processing").unwrap();
         assert_eq!(l.level, "Error");
         assert_eq!(l.component, Some("CBS"));
     }
 
     #[test]
     fn message_id_column() {
-        let l = parse_line("2021-09-27 04:03:44, Info       [0x0601c1] IBS    InstallWindows:Install Path = C:\\Windows").unwrap();
+        let l =
+            parse_line("2021-09-27 04:03:44, Info       [0x0601c1] IBS    InstallWindows:Install Path = C:\\Windows")
+                .unwrap();
         assert_eq!(l.msgid, Some("0x0601c1"));
         assert_eq!(l.component, Some("IBS"));
         assert_eq!(l.message, "InstallWindows:Install Path = C:\\Windows");
@@ -280,17 +259,18 @@ mod tests {
 
     #[test]
     fn blank_component() {
-        let l = parse_line("2021-06-09 12:08:19, Info                         Starting enumeration of PnP devices.").unwrap();
+        let l = parse_line("2021-06-09 12:08:19, Info                         Starting enumeration of PnP devices.")
+            .unwrap();
         assert_eq!(l.component, None);
         assert_eq!(l.message, "Starting enumeration of PnP devices.");
-        let l = parse_line("2021-09-27 04:03:44, Info                         [setup.exe] OrchestrateUpdateImageState: x").unwrap();
+        let l =
+            parse_line("2021-09-27 04:03:44, Info                         [setup.exe] OrchestrateUpdateImageState: x")
+                .unwrap();
         assert_eq!(l.component, None);
         assert_eq!(l.message, "[setup.exe] OrchestrateUpdateImageState: x");
         // An all-caps first word in a blank-component line is still message.
-        let l = parse_line(
-            "2025-05-02 15:20:18, Error                        Failed to delete x. hr = 0x80070005",
-        )
-        .unwrap();
+        let l = parse_line("2025-05-02 15:20:18, Error                        Failed to delete x. hr = 0x80070005")
+            .unwrap();
         assert_eq!(l.component, None);
         assert!(l.message.starts_with("Failed"));
     }
@@ -304,16 +284,14 @@ mod tests {
 
     #[test]
     fn doc_excerpt_without_timestamp() {
-        let l = parse_line("Info,\tCSI    00000c61 Begin executing advanced installer phase 38")
-            .unwrap();
+        let l = parse_line("Info,\tCSI    00000c61 Begin executing advanced installer phase 38").unwrap();
         assert_eq!(l.time, None);
         assert_eq!(l.level, "Info");
         assert_eq!(l.component, Some("CSI"));
         let l = parse_line("Error      [0x018003] CSI    00000c71 (F) Failed execution").unwrap();
         assert_eq!(l.msgid, Some("0x018003"));
         assert_eq!(l.component, Some("CSI"));
-        let l =
-            parse_line("Error CBS    Startup: Failed to process advanced operation queue").unwrap();
+        let l = parse_line("Error CBS    Startup: Failed to process advanced operation queue").unwrap();
         assert_eq!(l.component, Some("CBS"));
         assert!(l.message.starts_with("Startup:"));
     }
@@ -329,10 +307,7 @@ mod tests {
             "Information is not a level",
             "Error: looks like a level but has a colon",
         ] {
-            assert!(
-                parse_line(l).is_none(),
-                "{l:?} must continue the entry above"
-            );
+            assert!(parse_line(l).is_none(), "{l:?} must continue the entry above");
             assert!(!starts_entry(l.as_bytes()));
         }
     }

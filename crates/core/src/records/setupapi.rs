@@ -92,11 +92,7 @@ pub fn parse(text: &str) -> Vec<Record> {
 
         if let Some(rest) = t.strip_prefix("<<<") {
             let rest = trim(rest);
-            let time = if section.is_some() {
-                section_time.or(outside_time)
-            } else {
-                outside_time
-            };
+            let time = if section.is_some() { section_time.or(outside_time) } else { outside_time };
             out.push(marker_record(no, time, rest, section));
             if rest.starts_with("Section end") {
                 ending = true;
@@ -129,11 +125,7 @@ pub fn parse(text: &str) -> Vec<Record> {
             continue;
         }
 
-        let time = if section.is_some() {
-            section_time.or(outside_time)
-        } else {
-            outside_time
-        };
+        let time = if section.is_some() { section_time.or(outside_time) } else { outside_time };
         let (level, component, message) = split_line(t);
         out.push(plain_record(no, time, level, component, message, section));
     }
@@ -151,17 +143,13 @@ pub fn count_records(text: &str) -> u64 {
 /// legacy `[YYYY/MM/DD hh:mm:ss pid.tid]` header among its first non-blank lines.
 pub fn looks_like(text: &str) -> bool {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    text.split('\n')
-        .map(trim)
-        .filter(|l| !l.is_empty())
-        .take(8)
-        .any(|l| {
-            l.starts_with("[Device Install Log]")
-                || l.starts_with("[SetupAPI Log]")
-                || l.starts_with("[Boot Session:")
-                || (l.starts_with(">>>") && trim(&l[3..]).starts_with('['))
-                || legacy_header_time(l).is_some()
-        })
+    text.split('\n').map(trim).filter(|l| !l.is_empty()).take(8).any(|l| {
+        l.starts_with("[Device Install Log]")
+            || l.starts_with("[SetupAPI Log]")
+            || l.starts_with("[Boot Session:")
+            || (l.starts_with(">>>") && trim(&l[3..]).starts_with('['))
+            || legacy_header_time(l).is_some()
+    })
 }
 
 /// Trim whitespace (including a trailing `\r`) and NUL padding.
@@ -169,12 +157,7 @@ fn trim(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || c == '\0')
 }
 
-fn marker_record(
-    line: u64,
-    time: Option<DateTime>,
-    message: &str,
-    section: Option<&str>,
-) -> Record {
+fn marker_record(line: u64, time: Option<DateTime>, message: &str, section: Option<&str>) -> Record {
     plain_record(line, time, "Info", None, message, section)
 }
 
@@ -248,13 +231,7 @@ fn legacy_header_time(t: &str) -> Option<DateTime> {
 
 /// `YYYY/MM/DD hh:mm:ss` with an optional `.fff` fraction; returns the time and its length.
 fn slash_datetime(b: &[u8]) -> Option<(DateTime, usize)> {
-    if b.len() < 19
-        || b[4] != b'/'
-        || b[7] != b'/'
-        || b[10] != b' '
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let (y, 4) = digits(b, 0, 4)? else {
@@ -321,10 +298,7 @@ mod tests {
         assert_eq!(recs.len() as u64, count_records(DEV_LOG));
         assert_eq!(recs.len(), 22);
 
-        let err = recs
-            .iter()
-            .find(|r| r.message.starts_with("Unable to load INF"))
-            .unwrap();
+        let err = recs.iter().find(|r| r.message.starts_with("Unable to load INF")).unwrap();
         assert_eq!(err.line, 15);
         assert_eq!(err.level.as_deref(), Some("Error"));
         assert_eq!(err.component.as_deref(), Some("sto"));
@@ -367,10 +341,7 @@ mod tests {
     fn outside_sections_and_boot_sessions() {
         let recs = parse(DEV_LOG);
         let first = &recs[0];
-        assert_eq!(
-            (first.line, first.message.as_str()),
-            (1, "[Device Install Log]")
-        );
+        assert_eq!((first.line, first.message.as_str()), (1, "[Device Install Log]"));
         assert_eq!(first.time, None);
         assert_eq!(first.section, None);
         let os = &recs[1];
@@ -461,12 +432,8 @@ mod tests {
         assert!(looks_like(DEV_LOG));
         assert!(looks_like("\u{feff}>>>  [Install Driver Updates]\n"));
         assert!(looks_like("\n\n[Boot Session: 2024/03/13 11:08:42.008]\n"));
-        assert!(looks_like(
-            "[SetupAPI Log]\nOS Version = 5.1.2600 Service Pack 2\n"
-        ));
-        assert!(!looks_like(
-            "2017-12-06 15:30:46, Info                  CBS    x\n"
-        ));
+        assert!(looks_like("[SetupAPI Log]\nOS Version = 5.1.2600 Service Pack 2\n"));
+        assert!(!looks_like("2017-12-06 15:30:46, Info                  CBS    x\n"));
         assert!(!looks_like("[2025/11/27 22:13:36]\n"));
         assert!(!looks_like(""));
         assert!(!looks_like(">>>"));
@@ -474,8 +441,7 @@ mod tests {
 
     #[test]
     fn odd_lines() {
-        let recs =
-            parse("!!!\n!\n>>>\n<<<\n>>>  [\n>>>  [Unclosed title\n!!!  abc:\nsto:x\n\r\r\n");
+        let recs = parse("!!!\n!\n>>>\n<<<\n>>>  [\n>>>  [Unclosed title\n!!!  abc:\nsto:x\n\r\r\n");
         assert_eq!(recs.len(), 8);
         assert_eq!(recs[0].message, "");
         assert_eq!(recs[0].level.as_deref(), Some("Error"));

@@ -77,9 +77,7 @@ pub fn parse_xml(text: &str) -> Result<SetupDiag, String> {
                 let last_line_start = text[..cut].rfind('\n').map_or(0, |i| i + 1);
                 col += text[last_line_start..cut].chars().count() as u64;
             }
-            return Err(format!(
-                "SetupDiag XML is malformed at line {row}, column {col}: {e}"
-            ));
+            return Err(format!("SetupDiag XML is malformed at line {row}, column {col}: {e}"));
         }
     };
 
@@ -116,17 +114,11 @@ pub fn parse_xml(text: &str) -> Result<SetupDiag, String> {
             continue;
         }
         let start = node.range().start.min(body.len());
-        line += body.as_bytes()[counted_to.min(start)..start]
-            .iter()
-            .filter(|&&c| c == b'\n')
-            .count() as u64;
+        line += body.as_bytes()[counted_to.min(start)..start].iter().filter(|&&c| c == b'\n').count() as u64;
         counted_to = counted_to.max(start);
 
         let mut value = String::new();
-        for t in node
-            .children()
-            .filter_map(|c| c.text().filter(|_| c.is_text()))
-        {
+        for t in node.children().filter_map(|c| c.text().filter(|_| c.is_text())) {
             value.push_str(t);
         }
         let value = value.trim();
@@ -139,19 +131,11 @@ pub fn parse_xml(text: &str) -> Result<SetupDiag, String> {
     }
     if entries.is_empty() && root.first_element_child().is_none() {
         // `<SetupDiag>text</SetupDiag>`: keep what there is.
-        let value: String = root
-            .children()
-            .filter_map(|c| c.text().filter(|_| c.is_text()))
-            .collect();
+        let value: String = root.children().filter_map(|c| c.text().filter(|_| c.is_text())).collect();
         let value = value.trim();
         if !value.is_empty() {
             let start = root.range().start.min(body.len());
-            let line = 1
-                + cut_line
-                + body.as_bytes()[..start]
-                    .iter()
-                    .filter(|&&c| c == b'\n')
-                    .count() as u64;
+            let line = 1 + cut_line + body.as_bytes()[..start].iter().filter(|&&c| c == b'\n').count() as u64;
             entries.push((root.tag_name().name().to_string(), value.to_string(), line));
         }
     }
@@ -221,11 +205,7 @@ pub fn parse_text(text: &str) -> SetupDiag {
         };
         if value.is_empty() && !indented && t.ends_with(':') {
             // A block title: `System Information:`, `Last Setup Phase:`, ...
-            block = if key == "System Information" {
-                Block::SystemInfo
-            } else {
-                Block::Titled(key)
-            };
+            block = if key == "System Information" { Block::SystemInfo } else { Block::Titled(key) };
             continue;
         }
         let key = match block {
@@ -280,9 +260,7 @@ fn split_key_value(t: &str) -> Option<(&str, &str)> {
     let key = t[..i].trim();
     let ok = !key.is_empty()
         && key.len() <= 64
-        && key.bytes().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, b' ' | b'_' | b'-' | b'.' | b'(' | b')')
-        });
+        && key.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b' ' | b'_' | b'-' | b'.' | b'(' | b')'));
     ok.then(|| (key, t[i + n..].trim()))
 }
 
@@ -305,13 +283,10 @@ impl SetupDiag {
                     message.push_str(word);
                 }
                 let leaf = key.rsplit('.').next().unwrap_or(key);
-                let error = matches!(leaf, "FailureData" | "FailureDetails" | "LogErrorLine")
-                    || leaf.starts_with("Error");
-                let time = if matches!(leaf, "LogEntry" | "LogErrorLine") {
-                    panther_time(value.as_bytes())
-                } else {
-                    None
-                };
+                let error =
+                    matches!(leaf, "FailureData" | "FailureDetails" | "LogErrorLine") || leaf.starts_with("Error");
+                let time =
+                    if matches!(leaf, "LogEntry" | "LogErrorLine") { panther_time(value.as_bytes()) } else { None };
                 Record {
                     line: *line,
                     time,
@@ -326,34 +301,19 @@ impl SetupDiag {
 
     /// The value of the first entry with this key.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, v, _)| v.as_str())
+        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, v, _)| v.as_str())
     }
 }
 
 /// `2019-06-06 21:47:11` (then `,` in Panther logs) at the start of `b`.
 fn panther_time(b: &[u8]) -> Option<DateTime> {
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b' '
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let (y, 4) = digits(b, 0, 4)? else {
         return None;
     };
-    let (mo, d, h, mi, s) = (
-        two(b, 5)?,
-        two(b, 8)?,
-        two(b, 11)?,
-        two(b, 14)?,
-        two(b, 17)?,
-    );
+    let (mo, d, h, mi, s) = (two(b, 5)?, two(b, 8)?, two(b, 11)?, two(b, 14)?, two(b, 17)?);
     datetime(y, mo as u32, d as u32, h as u32, mi as u32, s as u32, 0)
 }
 
@@ -363,18 +323,14 @@ pub fn looks_like_text(text: &str) -> bool {
     if text.trim_start().starts_with('<') {
         return false;
     }
-    text.split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(40)
-        .any(|l| {
-            l.starts_with("Matching Profile found:")
-                || l.starts_with("SetupDiag version:")
-                || l.starts_with("SetupDiag found ")
-                || l.starts_with("SetupDiag reports")
-                || l.starts_with("Error: SetupDiag")
-                || setupdiag_version(l).is_some()
-        })
+    text.split('\n').map(str::trim).filter(|l| !l.is_empty()).take(40).any(|l| {
+        l.starts_with("Matching Profile found:")
+            || l.starts_with("SetupDiag version:")
+            || l.starts_with("SetupDiag found ")
+            || l.starts_with("SetupDiag reports")
+            || l.starts_with("Error: SetupDiag")
+            || setupdiag_version(l).is_some()
+    })
 }
 
 /// True when `text` looks like SetupDiag XML results (a `<SetupDiag` root near the start).
@@ -384,9 +340,8 @@ pub fn looks_like_xml(text: &str) -> bool {
         return false;
     }
     let head = &text.as_bytes()[..text.len().min(4096)];
-    head.windows(11).any(|w| {
-        w.starts_with(b"<SetupDiag") && matches!(w[10], b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/')
-    })
+    head.windows(11)
+        .any(|w| w.starts_with(b"<SetupDiag") && matches!(w[10], b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/'))
 }
 
 #[cfg(test)]
@@ -456,10 +411,7 @@ Operation Name: Apply WIM file PathForNewOSFile, index 6 to D:\\$WINDOWS.~BT\\Ne
         assert!(!looks_like_text(XML));
         let sd = parse_xml(XML).unwrap();
         assert_eq!(sd.get("ProfileName"), Some("FindSPFatalError"));
-        assert_eq!(
-            sd.get("ProfileGuid"),
-            Some("A4028172-1B09-48F8-AD3B-86CDD7D55852")
-        );
+        assert_eq!(sd.get("ProfileGuid"), Some("A4028172-1B09-48F8-AD3B-86CDD7D55852"));
         assert_eq!(sd.get("SystemInfo.HostOSVersion"), Some("10.0.18908"));
         assert_eq!(sd.get("SystemInfo.BiosVersion"), Some(""));
         assert_eq!(sd.get("SystemInfo"), None);
@@ -482,9 +434,7 @@ Operation Name: Apply WIM file PathForNewOSFile, index 6 to D:\\$WINDOWS.~BT\\Ne
         );
         let lines: Vec<u64> = sd.entries.iter().map(|e| e.2).collect();
         assert_eq!(lines, [3, 4, 5, 7, 8, 9, 10, 12, 13, 17, 18]);
-        assert!(sd.entries[8]
-            .1
-            .starts_with("Error: SetupDiag reports Fatal Error.\nLast Setup Phase"));
+        assert!(sd.entries[8].1.starts_with("Error: SetupDiag reports Fatal Error.\nLast Setup Phase"));
 
         let recs = sd.records();
         assert_eq!(recs.len(), 11);
@@ -499,9 +449,7 @@ Operation Name: Apply WIM file PathForNewOSFile, index 6 to D:\\$WINDOWS.~BT\\Ne
         let le = &recs[7];
         assert_eq!(le.time, Some(dt("2019-06-06T21:47:11")));
         assert_eq!(le.level.as_deref(), Some("Error"));
-        assert!(le
-            .message
-            .starts_with("LogErrorLine: 2019-06-06 21:47:11, Error SP Error converting"));
+        assert!(le.message.starts_with("LogErrorLine: 2019-06-06 21:47:11, Error SP Error converting"));
         assert_eq!(recs[1].message, "ProfileName: FindSPFatalError");
         assert_eq!(recs[1].level.as_deref(), Some("Info"));
         assert_eq!(recs[1].line, 4);
@@ -512,18 +460,14 @@ Operation Name: Apply WIM file PathForNewOSFile, index 6 to D:\\$WINDOWS.~BT\\Ne
     #[test]
     fn xml_variants() {
         // BOM, no declaration, prefixed namespace.
-        let sd = parse_xml("\u{feff}<sd:SetupDiag xmlns:sd=\"urn:x\"><sd:ProfileName>P</sd:ProfileName></sd:SetupDiag>").unwrap();
+        let sd =
+            parse_xml("\u{feff}<sd:SetupDiag xmlns:sd=\"urn:x\"><sd:ProfileName>P</sd:ProfileName></sd:SetupDiag>")
+                .unwrap();
         assert_eq!(sd.get("ProfileName"), Some("P"));
         assert_eq!(sd.entries[0].2, 1);
         // Deeper nesting and siblings after a nested element.
-        let sd =
-            parse_xml("<?xml version='1.0'?>\n<R>\n<A><B><C>1</C></B><D>2</D></A>\n<E>3</E></R>")
-                .unwrap();
-        let flat: Vec<(&str, &str, u64)> = sd
-            .entries
-            .iter()
-            .map(|(k, v, l)| (k.as_str(), v.as_str(), *l))
-            .collect();
+        let sd = parse_xml("<?xml version='1.0'?>\n<R>\n<A><B><C>1</C></B><D>2</D></A>\n<E>3</E></R>").unwrap();
+        let flat: Vec<(&str, &str, u64)> = sd.entries.iter().map(|(k, v, l)| (k.as_str(), v.as_str(), *l)).collect();
         assert_eq!(flat, [("A.B.C", "1", 3), ("A.D", "2", 3), ("E", "3", 4)]);
         // Only a root.
         let sd = parse_xml("<SetupDiag>just text</SetupDiag>").unwrap();
@@ -534,11 +478,7 @@ Operation Name: Apply WIM file PathForNewOSFile, index 6 to D:\\$WINDOWS.~BT\\Ne
         let sd = parse_xml(&deep).unwrap();
         assert_eq!(sd.entries.len(), 1);
         assert_eq!(sd.entries[0].0.len(), MAX_KEY_LEN);
-        let deep = format!(
-            "<R>{}{}</R>",
-            "<é><b/>".repeat(100_000),
-            "</é>".repeat(100_000)
-        );
+        let deep = format!("<R>{}{}</R>", "<é><b/>".repeat(100_000), "</é>".repeat(100_000));
         let sd = parse_xml(&deep).unwrap();
         assert_eq!(sd.entries.len(), 100_000);
         assert!(sd.entries.iter().all(|e| e.0.len() <= MAX_KEY_LEN));
@@ -547,7 +487,10 @@ Operation Name: Apply WIM file PathForNewOSFile, index 6 to D:\\$WINDOWS.~BT\\Ne
 
     #[test]
     fn malformed_xml_errors_name_position() {
-        let err = parse_xml("<?xml version=\"1.0\" encoding=\"utf-16\"?>\r\n<SetupDiag>\r\n  <ProfileName>x</Profile>\r\n</SetupDiag>").unwrap_err();
+        let err = parse_xml(
+            "<?xml version=\"1.0\" encoding=\"utf-16\"?>\r\n<SetupDiag>\r\n  <ProfileName>x</Profile>\r\n</SetupDiag>",
+        )
+        .unwrap_err();
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("column"), "{err}");
         let err = parse_xml("<SetupDiag><A>").unwrap_err();
@@ -564,62 +507,28 @@ Operation Name: Apply WIM file PathForNewOSFile, index 6 to D:\\$WINDOWS.~BT\\Ne
         assert!(!looks_like_xml(TEXT));
         let sd = parse_text(TEXT);
         assert_eq!(sd.get("ProfileName"), Some("FindRollbackFailure"));
-        assert_eq!(
-            sd.get("ProfileGuid"),
-            Some("3A43C9B5-05B3-4F7C-A955-88F991BB5A48")
-        );
+        assert_eq!(sd.get("ProfileGuid"), Some("3A43C9B5-05B3-4F7C-A955-88F991BB5A48"));
         assert_eq!(sd.get("Version"), Some("1.6.2107.27002"));
         assert_eq!(sd.get("SystemInfo.Machine Name"), Some("DESKTOP-TEST01"));
-        assert_eq!(
-            sd.get("SystemInfo.BiosVendor"),
-            Some("BIOS Date: 07/27/16 10:01:46 Ver: 04.06.05")
-        );
+        assert_eq!(sd.get("SystemInfo.BiosVendor"), Some("BIOS Date: 07/27/16 10:01:46 Ver: 04.06.05"));
         assert_eq!(sd.get("SystemInfo.HostOSVersion"), Some(""));
-        assert_eq!(
-            sd.get("SystemInfo.UpgradeStartTime"),
-            Some("5/23/2023 12:21:30 AM")
-        );
-        assert_eq!(
-            sd.get("Error"),
-            Some("SetupDiag reports rollback failure found.")
-        );
+        assert_eq!(sd.get("SystemInfo.UpgradeStartTime"), Some("5/23/2023 12:21:30 AM"));
+        assert_eq!(sd.get("Error"), Some("SetupDiag reports rollback failure found."));
         assert_eq!(sd.get("Last Phase"), Some("Safe OS"));
         assert_eq!(
             sd.get("Last Operation"),
             Some("Apply WIM file PathForNewOSFile, index 6 to D:\\$WINDOWS.~BT\\NewOS")
         );
         assert_eq!(sd.get("LastSetupPhase.Phase Name"), Some("Safe OS"));
-        assert_eq!(
-            sd.get("LastSetupPhase.Phase Started"),
-            Some("5/23/2023 12:32:12 AM")
-        );
-        assert_eq!(
-            sd.get("LastSetupPhase.Completed Successfully"),
-            Some("False")
-        );
-        assert_eq!(
-            sd.get("LastSetupOperation.Operation Time Delta"),
-            Some("0:00:00:00.0000000")
-        );
-        assert_eq!(
-            sd.get("LastSetupOperation.Completed Successfully"),
-            Some("False")
-        );
+        assert_eq!(sd.get("LastSetupPhase.Phase Started"), Some("5/23/2023 12:32:12 AM"));
+        assert_eq!(sd.get("LastSetupPhase.Completed Successfully"), Some("False"));
+        assert_eq!(sd.get("LastSetupOperation.Operation Time Delta"), Some("0:00:00:00.0000000"));
+        assert_eq!(sd.get("LastSetupOperation.Completed Successfully"), Some("False"));
         assert!(sd.get("Text").unwrap().starts_with("Refer to"));
 
-        let errors: Vec<&str> = sd
-            .entries
-            .iter()
-            .filter(|(k, _, _)| k == "Error")
-            .map(|(_, v, _)| v.as_str())
-            .collect();
-        assert_eq!(
-            errors,
-            [
-                "SetupDiag reports rollback failure found.",
-                "0x8007000D-0x2000C"
-            ]
-        );
+        let errors: Vec<&str> =
+            sd.entries.iter().filter(|(k, _, _)| k == "Error").map(|(_, v, _)| v.as_str()).collect();
+        assert_eq!(errors, ["SetupDiag reports rollback failure found.", "0x8007000D-0x2000C"]);
         let line_of = |key: &str| sd.entries.iter().find(|e| e.0 == key).unwrap().2;
         assert_eq!(line_of("ProfileName"), 2);
         assert_eq!(line_of("SystemInfo.Machine Name"), 5);
@@ -627,20 +536,14 @@ Operation Name: Apply WIM file PathForNewOSFile, index 6 to D:\\$WINDOWS.~BT\\Ne
         assert_eq!(line_of("LastSetupOperation.Completed Successfully"), 28);
 
         let recs = sd.records();
-        let entry = recs
-            .iter()
-            .find(|r| r.message.starts_with("LogEntry:"))
-            .unwrap();
+        let entry = recs.iter().find(|r| r.message.starts_with("LogEntry:")).unwrap();
         assert_eq!(entry.time, Some(dt("2023-05-23T00:32:46")));
         assert_eq!(entry.level.as_deref(), Some("Info"));
         assert_eq!(
             entry.message,
             "LogEntry: 2023-05-23 00:32:46, Error SP ExecuteOperations: Main operation execution failed. Error: 0x8007000D"
         );
-        let err = recs
-            .iter()
-            .find(|r| r.message == "Error: 0x8007000D-0x2000C")
-            .unwrap();
+        let err = recs.iter().find(|r| r.message == "Error: 0x8007000D-0x2000C").unwrap();
         assert_eq!(err.level.as_deref(), Some("Error"));
         assert_eq!(err.line, 15);
         assert!(recs
@@ -669,15 +572,9 @@ You need to free up some space on the system disk.\n";
         assert_eq!(sd.get("Version"), Some("1.4.0.0"));
         assert_eq!(sd.get("SystemInfo.HostOSVersion"), Some("10.0.15063"));
         assert_eq!(sd.get("Last Setup Phase"), Some("Downlevel"));
-        assert_eq!(
-            sd.get("Last Setup Operation"),
-            Some("Gather data, scope: EVERYTHING")
-        );
+        assert_eq!(sd.get("Last Setup Operation"), Some("Gather data, scope: EVERYTHING"));
         assert_eq!(sd.get("Warning"), Some("Found Disk Space Hard Block."));
-        assert_eq!(
-            sd.get("Text"),
-            Some("You need to free up some space on the system disk.")
-        );
+        assert_eq!(sd.get("Text"), Some("You need to free up some space on the system disk."));
         assert_eq!(sd.entries.iter().filter(|e| e.0 == "Error").count(), 2);
         assert_eq!(sd.entries.len(), 12);
     }
@@ -694,7 +591,8 @@ You need to free up some space on the system disk.\n";
     #[test]
     fn garbage_never_panics() {
         let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let alphabet: &[u8] = b"<>/?=:! \t\r\nSetupDiag<?xml version='1.0'?><A>b</A>Error: LogEntry: 2019-06-06 21:47:11,\xc3\xa9\xff\0";
+        let alphabet: &[u8] =
+            b"<>/?=:! \t\r\nSetupDiag<?xml version='1.0'?><A>b</A>Error: LogEntry: 2019-06-06 21:47:11,\xc3\xa9\xff\0";
         for round in 0..400 {
             let len = (round * 5) % 250;
             let mut bytes = Vec::with_capacity(len);

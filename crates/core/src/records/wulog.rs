@@ -46,8 +46,7 @@ pub fn looks_like(text: &str) -> bool {
     let Some(first) = text.split('\n').map(trim).find(|l| !l.is_empty()) else {
         return false;
     };
-    parse_line(first)
-        .is_some_and(|e| e.component.is_some() && e.pid.bytes().all(|c| c.is_ascii_digit()))
+    parse_line(first).is_some_and(|e| e.component.is_some() && e.pid.bytes().all(|c| c.is_ascii_digit()))
 }
 
 /// One entry line, borrowing from the text.
@@ -91,12 +90,7 @@ fn parse_line(line: &str) -> Option<Entry<'_>> {
             }
         }
     }
-    Some(Entry {
-        time,
-        pid: pid.unwrap_or(""),
-        component,
-        message: trim(rest),
-    })
+    Some(Entry { time, pid: pid.unwrap_or(""), component, message: trim(rest) })
 }
 
 /// Take the next space/tab-separated token from `rest`.
@@ -113,25 +107,14 @@ fn next_token<'a>(rest: &mut &'a str) -> Option<&'a str> {
 
 /// Classic `2016-10-19<TAB>11:23:47:375` (milliseconds after a third colon).
 fn classic_timestamp(b: &[u8]) -> Option<(DateTime, usize)> {
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'\t' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'\t' | b' ') || b[13] != b':' || b[16] != b':'
     {
         return None;
     }
     let (y, 4) = digits(b, 0, 4)? else {
         return None;
     };
-    let (mo, d, h, mi, s) = (
-        two(b, 5)?,
-        two(b, 8)?,
-        two(b, 11)?,
-        two(b, 14)?,
-        two(b, 17)?,
-    );
+    let (mo, d, h, mi, s) = (two(b, 5)?, two(b, 8)?, two(b, 11)?, two(b, 14)?, two(b, 17)?);
     let mut len = 19;
     let mut ms = 0;
     if matches!(b.get(19), Some(b':' | b'.')) {
@@ -140,39 +123,19 @@ fn classic_timestamp(b: &[u8]) -> Option<(DateTime, usize)> {
             len = 20 + n;
         }
     }
-    let dt = datetime(
-        y,
-        mo as u32,
-        d as u32,
-        h as u32,
-        mi as u32,
-        s as u32,
-        ms * 1_000_000,
-    )?;
+    let dt = datetime(y, mo as u32, d as u32, h as u32, mi as u32, s as u32, ms * 1_000_000)?;
     Some((dt, len))
 }
 
 /// Get-WindowsUpdateLog `2021/07/13 10:22:58.9553434` (100 ns ticks; 1-9 digits accepted).
 fn etw_timestamp(b: &[u8]) -> Option<(DateTime, usize)> {
-    if b.len() < 19
-        || b[4] != b'/'
-        || b[7] != b'/'
-        || b[10] != b' '
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let (y, 4) = digits(b, 0, 4)? else {
         return None;
     };
-    let (mo, d, h, mi, s) = (
-        two(b, 5)?,
-        two(b, 8)?,
-        two(b, 11)?,
-        two(b, 14)?,
-        two(b, 17)?,
-    );
+    let (mo, d, h, mi, s) = (two(b, 5)?, two(b, 8)?, two(b, 11)?, two(b, 14)?, two(b, 17)?);
     let mut len = 19;
     let mut nanos = 0;
     if b.get(19) == Some(&b'.') {
@@ -220,10 +183,7 @@ a continuation line\n\
         assert_eq!(r.component.as_deref(), Some("AU"));
         assert_eq!(r.message, "## START ##  AU: Search for updates");
         assert_eq!(r.level.as_deref(), Some("Info"));
-        assert_eq!(
-            recs[1].message,
-            "* Online = Yes; Ignore download priority = No"
-        );
+        assert_eq!(recs[1].message, "* Online = Yes; Ignore download priority = No");
         let fatal = &recs[2];
         assert_eq!(fatal.component.as_deref(), Some("Handler"));
         assert_eq!(fatal.level.as_deref(), Some("Error"));
@@ -233,10 +193,7 @@ a continuation line\n\
         let wer = &recs[4];
         assert_eq!(wer.line, 7);
         assert_eq!(wer.component.as_deref(), Some("Report"));
-        assert_eq!(
-            wer.message,
-            "CWERReporter finishing event handling. (00000000)"
-        );
+        assert_eq!(wer.message, "CWERReporter finishing event handling. (00000000)");
         assert_eq!(recs[5].time, Some(dt("2021-08-28T03:07:49.5")));
         assert_eq!(recs[5].level.as_deref(), Some("Error"));
         assert!(recs.iter().all(|r| r.section.is_none()));
@@ -278,23 +235,18 @@ a continuation line\n\
     fn looks_like_negatives() {
         assert!(!looks_like(""));
         assert!(!looks_like("\n\n   \n"));
+        assert!(!looks_like("2017-12-06 15:30:46, Info                  CBS    x\n"));
         assert!(!looks_like(
-            "2017-12-06 15:30:46, Info                  CBS    x\n"
+            "[Boot Session: 2024/03/13 11:08:42.008]\n2021/07/13 10:22:58.9553434 3696  8172  Agent  x\n"
         ));
-        assert!(!looks_like("[Boot Session: 2024/03/13 11:08:42.008]\n2021/07/13 10:22:58.9553434 3696  8172  Agent  x\n"));
-        assert!(!looks_like(
-            "2021/07/13 10:22:58.9553434 abc  8172  Agent  x\n"
-        ));
-        assert!(looks_like(
-            "\u{feff}\r\n2021/07/13 10:22:58.9553434 3696  8172  Agent  x\n"
-        ));
+        assert!(!looks_like("2021/07/13 10:22:58.9553434 abc  8172  Agent  x\n"));
+        assert!(looks_like("\u{feff}\r\n2021/07/13 10:22:58.9553434 3696  8172  Agent  x\n"));
     }
 
     #[test]
     fn garbage_never_panics() {
         let mut seed: u64 = 0x1234_5678_9abc_def1;
-        let alphabet: &[u8] =
-            b"2021/07/13 10:22:58.9553434\t-:( )FATAL*FAILED*WARNING:\r\n\xc3\xa9\xff\0";
+        let alphabet: &[u8] = b"2021/07/13 10:22:58.9553434\t-:( )FATAL*FAILED*WARNING:\r\n\xc3\xa9\xff\0";
         for round in 0..400 {
             let len = (round * 11) % 300;
             let mut bytes = Vec::with_capacity(len);
@@ -315,10 +267,7 @@ a continuation line\n\
             }
             let _ = looks_like(&text);
         }
-        let huge = format!(
-            "2021/07/13 10:22:58.9553434 1 2 Agent {}\r",
-            "é".repeat(500_000)
-        );
+        let huge = format!("2021/07/13 10:22:58.9553434 1 2 Agent {}\r", "é".repeat(500_000));
         assert_eq!(parse(&huge).len(), 1);
     }
 }

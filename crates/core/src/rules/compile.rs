@@ -87,28 +87,26 @@ type Targets = Vec<(usize, usize)>;
 #[derive(Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
-    exact: Option<AhoCorasick>,
+    /// Leftmost-first automata find candidate positions fast (SIMD
+    /// prefilters need leftmost semantics); the standard ones list every
+    /// anchor in a candidate line (overlapping search needs standard).
+    exact: Option<(AhoCorasick, AhoCorasick)>,
     exact_targets: Vec<Targets>,
-    folded: Option<AhoCorasick>,
+    folded: Option<(AhoCorasick, AhoCorasick)>,
     folded_targets: Vec<Targets>,
 }
 
 impl RuleSet {
     /// The rules built into the binary.
     pub fn embedded() -> Result<RuleSet, Vec<RuleError>> {
-        let docs: Vec<(String, String)> = super::EMBEDDED
-            .iter()
-            .map(|(n, t)| (n.to_string(), t.to_string()))
-            .collect();
+        let docs: Vec<(String, String)> = super::EMBEDDED.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
         RuleSet::from_sources(&docs)
     }
 
     /// The embedded rules plus every `*.yaml`/`*.yml` in `dir` (not recursive).
     pub fn with_dir(dir: &Path) -> Result<RuleSet, Vec<RuleError>> {
-        let mut docs: Vec<(String, String)> = super::EMBEDDED
-            .iter()
-            .map(|(n, t)| (n.to_string(), t.to_string()))
-            .collect();
+        let mut docs: Vec<(String, String)> =
+            super::EMBEDDED.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
         docs.extend(read_dir(dir)?);
         RuleSet::from_sources(&docs)
     }
@@ -128,10 +126,7 @@ impl RuleSet {
                             errors.push(RuleError {
                                 file: origin.clone(),
                                 line: None,
-                                message: format!(
-                                    "rule id `{}` is already defined in {prev}",
-                                    rule.id
-                                ),
+                                message: format!("rule id `{}` is already defined in {prev}", rule.id),
                             });
                         } else {
                             rules.push(rule);
@@ -156,43 +151,33 @@ impl RuleSet {
         for (ri, rule) in rules.iter().enumerate() {
             for (si, sig) in rule.signals.iter().enumerate() {
                 for a in &sig.anchors {
-                    let key = if sig.ignore_case {
-                        a.to_ascii_lowercase()
-                    } else {
-                        a.clone()
-                    };
+                    let key = if sig.ignore_case { a.to_ascii_lowercase() } else { a.clone() };
                     let (pats, targets) = if sig.ignore_case {
                         (&mut folded_pats, &mut folded_targets)
                     } else {
                         (&mut exact_pats, &mut exact_targets)
                     };
-                    let slot = *index
-                        .entry((sig.ignore_case, key.clone()))
-                        .or_insert_with(|| {
-                            pats.push(key);
-                            targets.push(Vec::new());
-                            targets.len() - 1
-                        });
+                    let slot = *index.entry((sig.ignore_case, key.clone())).or_insert_with(|| {
+                        pats.push(key);
+                        targets.push(Vec::new());
+                        targets.len() - 1
+                    });
                     if !targets[slot].contains(&(ri, si)) {
                         targets[slot].push((ri, si));
                     }
                 }
             }
         }
-        let build = |pats: &[String], fold: bool| -> Result<Option<AhoCorasick>, RuleError> {
+        let build = |pats: &[String], fold: bool| -> Result<Option<(AhoCorasick, AhoCorasick)>, RuleError> {
             if pats.is_empty() {
                 return Ok(None);
             }
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .ascii_case_insensitive(fold)
-                .build(pats)
-                .map(Some)
-                .map_err(|e| RuleError {
-                    file: "<rules>".into(),
-                    line: None,
-                    message: format!("anchors do not compile: {e}"),
+            let one = |kind: MatchKind| {
+                AhoCorasickBuilder::new().match_kind(kind).ascii_case_insensitive(fold).build(pats).map_err(|e| {
+                    RuleError { file: "<rules>".into(), line: None, message: format!("anchors do not compile: {e}") }
                 })
+            };
+            Ok(Some((one(MatchKind::LeftmostFirst)?, one(MatchKind::Standard)?)))
         };
         Ok(RuleSet {
             exact: build(&exact_pats, false)?,
@@ -205,21 +190,14 @@ impl RuleSet {
 
     /// A cursor over the anchor hits of one haystack.
     pub fn candidates<'a>(&'a self, hay: &'a [u8]) -> Candidates<'a> {
-        Candidates {
-            set: self,
-            hay,
-            next: [None, None],
-        }
+        Candidates { set: self, hay, next: [None, None] }
     }
 
     /// Every (rule, signal) whose anchor occurs in `line`, deduplicated.
     pub fn signals_in(&self, line: &[u8], out: &mut Vec<(usize, usize)>) {
         out.clear();
-        for (ac, targets) in [
-            (&self.exact, &self.exact_targets),
-            (&self.folded, &self.folded_targets),
-        ] {
-            if let Some(ac) = ac {
+        for (ac, targets) in [(&self.exact, &self.exact_targets), (&self.folded, &self.folded_targets)] {
+            if let Some((_, ac)) = ac {
                 for m in ac.find_overlapping_iter(line) {
                     for t in &targets[m.pattern().as_usize()] {
                         if !out.contains(t) {
@@ -233,9 +211,7 @@ impl RuleSet {
 
     /// Does any rule read this kind of log?
     pub fn reads(&self, kind: LogKind) -> bool {
-        self.rules
-            .iter()
-            .any(|r| r.signals.iter().any(|s| s.kinds.contains(&kind)))
+        self.rules.iter().any(|r| r.signals.iter().any(|s| s.kinds.contains(&kind)))
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
@@ -258,16 +234,14 @@ impl Candidates<'_> {
     pub fn next_from(&mut self, from: usize) -> Option<usize> {
         let mut best: Option<usize> = None;
         for (i, ac) in [&self.set.exact, &self.set.folded].into_iter().enumerate() {
-            let Some(ac) = ac else { continue };
+            let Some((ac, _)) = ac else { continue };
             let stale = match self.next[i] {
                 None => true,
                 Some(Some(p)) => p < from,
                 Some(None) => false,
             };
             if stale {
-                let found = ac
-                    .find(aho_corasick::Input::new(self.hay).span(from..self.hay.len()))
-                    .map(|m| m.start());
+                let found = ac.find(aho_corasick::Input::new(self.hay).span(from..self.hay.len())).map(|m| m.start());
                 self.next[i] = Some(found);
             }
             if let Some(Some(p)) = self.next[i] {
@@ -284,9 +258,7 @@ impl Signal {
     pub fn matches_text(&self, line: &str) -> bool {
         let anchored = if self.ignore_case {
             let l = line.to_ascii_lowercase();
-            self.anchors
-                .iter()
-                .any(|a| l.contains(&a.to_ascii_lowercase()))
+            self.anchors.iter().any(|a| l.contains(&a.to_ascii_lowercase()))
         } else {
             self.anchors.iter().any(|a| line.contains(a.as_str()))
         };
@@ -295,13 +267,8 @@ impl Signal {
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleError>> {
-    let err = |file: &Path, message: String| RuleError {
-        file: file.display().to_string(),
-        line: None,
-        message,
-    };
-    let rd = std::fs::read_dir(dir)
-        .map_err(|e| vec![err(dir, format!("cannot read rules folder: {e}"))])?;
+    let err = |file: &Path, message: String| RuleError { file: file.display().to_string(), line: None, message };
+    let rd = std::fs::read_dir(dir).map_err(|e| vec![err(dir, format!("cannot read rules folder: {e}"))])?;
     let mut paths: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
     paths.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
     paths.sort();
@@ -313,13 +280,7 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleError>> {
     for p in paths {
         match std::fs::metadata(&p) {
             Ok(m) if m.len() > MAX_RULE_FILE => {
-                errors.push(err(
-                    &p,
-                    format!(
-                        "rule file is {} bytes; the limit is {MAX_RULE_FILE}",
-                        m.len()
-                    ),
-                ));
+                errors.push(err(&p, format!("rule file is {} bytes; the limit is {MAX_RULE_FILE}", m.len())));
                 continue;
             }
             Err(e) => {
@@ -345,12 +306,7 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleError>> {
 
 /// serde-saphyr says "line L column C: message" first; keep that line.
 fn yaml_error(origin: &str, msg: &str) -> RuleError {
-    let first = msg
-        .lines()
-        .next()
-        .unwrap_or(msg)
-        .trim_start_matches("error: ")
-        .to_string();
+    let first = msg.lines().next().unwrap_or(msg).trim_start_matches("error: ").to_string();
     let line = first
         .strip_prefix("line ")
         .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
@@ -359,32 +315,17 @@ fn yaml_error(origin: &str, msg: &str) -> RuleError {
         Some(i) if line.is_some() => first[i + 2..].to_string(),
         _ => first.clone(),
     };
-    RuleError {
-        file: origin.to_string(),
-        line,
-        message,
-    }
+    RuleError { file: origin.to_string(), line, message }
 }
 
 fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
     let mut errors = Vec::new();
     let mut err = |s: &Spanned<String>, message: String| {
-        errors.push(RuleError {
-            file: origin.to_string(),
-            line: Some(s.referenced.line()),
-            message,
-        })
+        errors.push(RuleError { file: origin.to_string(), line: Some(s.referenced.line()), message })
     };
     let id = doc.id.value.clone();
-    if id.is_empty()
-        || !id
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-    {
-        err(
-            &doc.id,
-            format!("rule id `{id}` must be lowercase letters, digits and '-'"),
-        );
+    if id.is_empty() || !id.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+        err(&doc.id, format!("rule id `{id}` must be lowercase letters, digits and '-'"));
     }
     let code = doc.code.as_ref().and_then(|c| {
         let v = hresult::parse_code(&c.value);
@@ -403,8 +344,8 @@ fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
         }
         let mut kinds = Vec::new();
         for k in &s.kinds {
-            match LogKind::from_name(&k.value) {
-                Some(LogKind::Unknown) | None => err(
+            match LogKind::from_name(&k.value).filter(|k| k.readable_by_rules()) {
+                None => err(
                     k,
                     format!(
                         "unknown log kind `{}`; expected one of {}",
@@ -426,13 +367,7 @@ fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
         let anchors: Vec<String> = s.anchor.items().iter().map(|a| a.value.clone()).collect();
         for a in s.anchor.items() {
             if a.value.trim().len() < 3 {
-                err(
-                    a,
-                    format!(
-                        "anchor `{}` is too short to be a useful literal (3 characters at least)",
-                        a.value
-                    ),
-                );
+                err(a, format!("anchor `{}` is too short to be a useful literal (3 characters at least)", a.value));
             }
         }
         let regex = s.regex.as_ref().and_then(|r| {
@@ -443,10 +378,7 @@ fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
                 .map_err(|e| err(r, format!("regex of signal `{sid}` does not compile: {e}")))
                 .ok()
         });
-        let window = s
-            .window
-            .as_ref()
-            .map(|_| duration(&s.window, window, &mut err));
+        let window = s.window.as_ref().map(|_| duration(&s.window, window, &mut err));
         let signal = Signal {
             id: sid.clone(),
             kinds,
@@ -474,48 +406,29 @@ fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
             .filter_map(|t| {
                 let i = names.get(&t.value).copied();
                 if i.is_none() {
-                    err(
-                        t,
-                        format!("trigger `{}` is not a signal of this rule", t.value),
-                    );
+                    err(t, format!("trigger `{}` is not a signal of this rule", t.value));
                 }
                 i
             })
             .collect()
     };
     if doc.min_signals == 0 || doc.min_signals > signals.len().max(1) {
-        err(
-            &doc.id,
-            format!(
-                "min_signals is {} but the rule has {} signal(s)",
-                doc.min_signals,
-                signals.len()
-            ),
-        );
+        err(&doc.id, format!("min_signals is {} but the rule has {} signal(s)", doc.min_signals, signals.len()));
     }
     let mut facts = Vec::new();
     for (name, sources) in doc.facts {
         let mut cands = Vec::new();
         for src in &sources {
             let Some((sig, cap)) = src.value.split_once('.') else {
-                err(
-                    src,
-                    format!("fact source `{}` must be `signal.capture`", src.value),
-                );
+                err(src, format!("fact source `{}` must be `signal.capture`", src.value));
                 continue;
             };
             match names.get(sig) {
                 None => err(src, format!("fact `{name}` reads unknown signal `{sig}`")),
                 Some(&si) => {
-                    let has = signals[si]
-                        .regex
-                        .as_ref()
-                        .is_some_and(|r| r.capture_names().flatten().any(|n| n == cap));
+                    let has = signals[si].regex.as_ref().is_some_and(|r| r.capture_names().flatten().any(|n| n == cap));
                     if !has {
-                        err(
-                            src,
-                            format!("signal `{sig}` has no capture group named `{cap}`"),
-                        );
+                        err(src, format!("signal `{sig}` has no capture group named `{cap}`"));
                     }
                     cands.push((si, cap.to_string()));
                 }
@@ -529,7 +442,7 @@ fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
     }
     for case in &doc.tests {
         for log in &case.logs {
-            if LogKind::from_name(&log.kind).is_none_or(|k| k == LogKind::Unknown) {
+            if LogKind::from_name(&log.kind).is_none_or(|k| !k.readable_by_rules()) {
                 errors.push(RuleError {
                     file: origin.to_string(),
                     line: Some(doc.id.referenced.line()),
@@ -542,10 +455,7 @@ fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
                 errors.push(RuleError {
                     file: origin.to_string(),
                     line: Some(doc.id.referenced.line()),
-                    message: format!(
-                        "test `{}` expects fact `{f}` that the rule never extracts",
-                        case.name
-                    ),
+                    message: format!("test `{}` expects fact `{f}` that the rule never extracts", case.name),
                 });
             }
         }
@@ -575,29 +485,16 @@ fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
         same_file: doc.same_file,
         signals,
         facts,
-        remediation: Remediation {
-            id: doc.remediation.id,
-            steps: doc.remediation.steps,
-        },
+        remediation: Remediation { id: doc.remediation.id, steps: doc.remediation.steps },
         tests: doc.tests,
     })
 }
 
-fn duration(
-    w: &Option<Spanned<String>>,
-    default: i64,
-    err: &mut impl FnMut(&Spanned<String>, String),
-) -> i64 {
+fn duration(w: &Option<Spanned<String>>, default: i64, err: &mut impl FnMut(&Spanned<String>, String)) -> i64 {
     match w {
         None => default,
         Some(s) => parse_duration_secs(&s.value).unwrap_or_else(|| {
-            err(
-                s,
-                format!(
-                    "window `{}` must look like 0s, 30s, 5m or 1h (at most a week)",
-                    s.value
-                ),
-            );
+            err(s, format!("window `{}` must look like 0s, 30s, 5m or 1h (at most a week)", s.value));
             default
         }),
     }

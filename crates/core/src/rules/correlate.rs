@@ -33,11 +33,7 @@ pub struct SourceInfo {
 /// Whole seconds since 1970-01-01 of a civil time (no time zone involved).
 fn secs(t: DateTime) -> i64 {
     // Days from civil (Howard Hinnant's algorithm).
-    let (y, m, d) = (
-        i64::from(t.year()),
-        i64::from(t.month()),
-        i64::from(t.day()),
-    );
+    let (y, m, d) = (i64::from(t.year()), i64::from(t.month()), i64::from(t.day()));
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -73,11 +69,7 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Vec<F
     let mut findings = Vec::new();
     for (ri, rule_hits) in by_rule {
         let rule = &rules.rules[ri];
-        let mut triggers: Vec<&Hit> = rule_hits
-            .iter()
-            .copied()
-            .filter(|h| rule.triggers.contains(&h.signal))
-            .collect();
+        let mut triggers: Vec<&Hit> = rule_hits.iter().copied().filter(|h| rule.triggers.contains(&h.signal)).collect();
         // Most recent first; untimed ones last, in file order.
         triggers.sort_by_key(|h| (Reverse(h.time.map(secs)), h.source, Reverse(h.line)));
         let mut used: HashSet<(usize, u64, usize)> = HashSet::new();
@@ -85,11 +77,7 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Vec<F
             if used.contains(&(t.source, t.line, t.signal)) {
                 continue;
             }
-            let members: Vec<&Hit> = rule_hits
-                .iter()
-                .copied()
-                .filter(|h| joins(rule, t, h, sources))
-                .collect();
+            let members: Vec<&Hit> = rule_hits.iter().copied().filter(|h| joins(rule, t, h, sources)).collect();
             let distinct: HashSet<usize> = members.iter().map(|h| h.signal).collect();
             if distinct.len() < rule.min_signals {
                 continue;
@@ -107,10 +95,7 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Vec<F
 fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], sources: &[SourceInfo]) -> Finding {
     let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
     let distance = |h: &Hit| match (trigger.time, h.time) {
-        (Some(a), Some(b)) => (
-            (secs(a) - secs(b)).unsigned_abs(),
-            h.line.abs_diff(trigger.line),
-        ),
+        (Some(a), Some(b)) => ((secs(a) - secs(b)).unsigned_abs(), h.line.abs_diff(trigger.line)),
         _ => (u64::MAX, h.line.abs_diff(trigger.line)),
     };
     let mut facts = BTreeMap::new();
@@ -119,12 +104,7 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], sources: &[SourceInfo])
             members
                 .iter()
                 .filter(|h| h.signal == *si)
-                .filter_map(|h| {
-                    h.captures
-                        .iter()
-                        .find(|(n, v)| n == cap && !v.is_empty())
-                        .map(|(_, v)| (h, v))
-                })
+                .filter_map(|h| h.captures.iter().find(|(n, v)| n == cap && !v.is_empty()).map(|(_, v)| (h, v)))
                 .min_by_key(|(h, _)| distance(h))
                 .map(|(_, v)| v.clone())
         });
@@ -135,12 +115,7 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], sources: &[SourceInfo])
     let mut ordered: Vec<&Hit> = members.to_vec();
     // By time, untimed lines (SetupDiag summaries) last.
     ordered.sort_by(|a, b| {
-        (a.time.is_none(), a.time, &paths[a.source], a.line).cmp(&(
-            b.time.is_none(),
-            b.time,
-            &paths[b.source],
-            b.line,
-        ))
+        (a.time.is_none(), a.time, &paths[a.source], a.line).cmp(&(b.time.is_none(), b.time, &paths[b.source], b.line))
     });
     let mut seen = HashSet::new();
     let mut evidence = Vec::new();
@@ -149,10 +124,7 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], sources: &[SourceInfo])
             continue;
         }
         if evidence.len() == MAX_EVIDENCE {
-            facts.insert(
-                "evidence_truncated".into(),
-                format!("only the first {MAX_EVIDENCE} lines are listed"),
-            );
+            facts.insert("evidence_truncated".into(), format!("only the first {MAX_EVIDENCE} lines are listed"));
             break;
         }
         evidence.push(Evidence {
@@ -164,12 +136,7 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], sources: &[SourceInfo])
         });
     }
     let decoded = rule.code.map(hresult::decode);
-    let steps = rule
-        .remediation
-        .steps
-        .iter()
-        .map(|s| fill(s, &facts))
-        .collect();
+    let steps = rule.remediation.steps.iter().map(|s| fill(s, &facts)).collect();
     Finding {
         rule: rule.id.clone(),
         title: rule.title.clone(),
@@ -182,10 +149,7 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], sources: &[SourceInfo])
         summary: rule.summary.clone(),
         facts,
         evidence,
-        remediation: RemediationOut {
-            id: rule.remediation.id.clone(),
-            steps,
-        },
+        remediation: RemediationOut { id: rule.remediation.id.clone(), steps },
         references: rule.references.clone(),
     }
 }
@@ -198,12 +162,7 @@ fn fill(step: &str, facts: &BTreeMap<String, String>) -> String {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
         match after.find('}') {
-            Some(close)
-                if after[..close]
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || c == b'_')
-                    && close > 0 =>
-            {
+            Some(close) if after[..close].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') && close > 0 => {
                 let name = &after[..close];
                 match facts.get(name) {
                     Some(v) => out.push_str(v),
@@ -232,19 +191,13 @@ mod tests {
         f.insert("missing".to_string(), "C:\\x.inf".to_string());
         assert_eq!(fill("list {missing}.", &f), "list C:\\x.inf.");
         assert_eq!(fill("{inf}", &f), "(not named in the logs)");
-        assert_eq!(
-            fill("% { & robocopy $_.FullName }", &f),
-            "% { & robocopy $_.FullName }"
-        );
+        assert_eq!(fill("% { & robocopy $_.FullName }", &f), "% { & robocopy $_.FullName }");
     }
 
     #[test]
     fn seconds_since_epoch() {
         assert_eq!(secs("1970-01-01T00:00:00".parse().unwrap()), 0);
         assert_eq!(secs("2000-03-01T00:00:01".parse().unwrap()), 951_868_801);
-        assert_eq!(
-            secs("2017-12-06T15:30:46.9".parse().unwrap()),
-            1_512_574_246
-        );
+        assert_eq!(secs("2017-12-06T15:30:46.9".parse().unwrap()), 1_512_574_246);
     }
 }

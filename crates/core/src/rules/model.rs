@@ -157,9 +157,7 @@ pub fn parse_duration_secs(s: &str) -> Option<i64> {
         _ => return None,
     };
     let n: i64 = num.trim().parse().ok()?;
-    (0..=7 * 24 * 3600)
-        .contains(&(n * mult))
-        .then_some(n * mult)
+    (0..=7 * 24 * 3600).contains(&(n * mult)).then_some(n * mult)
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! The hot path: run the anchor prefilter over a source's text, and turn
-//! only the lines it hits into signal hits.
+//! The hot path: run the anchor prefilter over a text, and turn only the
+//! lines it hits into signal hits. Works on a whole text or on one chunk
+//! of a stream: candidate lines whose entry starts in an earlier chunk are
+//! handed back as `pending`, to be resolved once that entry is known.
 
 use super::RuleSet;
 use crate::kind::LogKind;
@@ -24,15 +26,43 @@ pub struct Hit {
     pub captures: Vec<(String, String)>,
 }
 
-/// What the scanner knows about the entry that owns a hit line.
-struct Entry {
-    time: Option<DateTime>,
-    level: Option<String>,
-    component: Option<String>,
-    section: Option<String>,
+/// What the scanner knows about the entry that owns a line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entry {
+    pub time: Option<DateTime>,
+    pub level: Option<String>,
+    pub component: Option<String>,
+    pub section: Option<String>,
 }
 
-/// Scan one source. `records` is given for kinds parsed up front
+impl Entry {
+    fn from_panther(p: panther::PantherLine<'_>) -> Entry {
+        Entry {
+            time: p.time,
+            level: Some(p.level.to_string()),
+            component: p.component.map(str::to_string),
+            section: None,
+        }
+    }
+}
+
+/// A candidate line whose owning entry lies before the scanned text.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// 1-based line number within the scanned text.
+    pub line: u64,
+    pub text: String,
+}
+
+/// The result of scanning one text.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    /// Hits with line numbers relative to the text (1-based).
+    pub hits: Vec<Hit>,
+    pub pending: Vec<Pending>,
+}
+
+/// Scan one source text. `records` is given for kinds parsed up front
 /// (setupapi, SetupDiag, WindowsUpdate.log) and must be sorted by line.
 pub fn scan(
     rules: &RuleSet,
@@ -42,6 +72,15 @@ pub fn scan(
     records: Option<&[Record]>,
     hits: &mut Vec<Hit>,
 ) {
+    let mut s = scan_text(rules, kind, text, source, records);
+    resolve(rules, kind, &s.pending, None, 0, source, &mut s.hits);
+    s.hits.sort_by_key(|h| h.line);
+    hits.append(&mut s.hits);
+}
+
+/// Scan a text (a whole source or one chunk of it).
+pub fn scan_text(rules: &RuleSet, kind: LogKind, text: &str, source: usize, records: Option<&[Record]>) -> Scanned {
+    let mut out = Scanned::default();
     let hay = text.as_bytes();
     let mut pos = 0;
     let mut line_no: u64 = 1;
@@ -49,69 +88,98 @@ pub fn scan(
     let mut cands = Vec::new();
     let mut cursor = rules.candidates(hay);
     while pos < hay.len() {
-        let Some(at) = cursor.next_from(pos) else {
-            break;
-        };
+        let Some(at) = cursor.next_from(pos) else { break };
         let ls = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |i| i + 1);
         let le = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |i| at + i);
         line_no += memchr::memchr_iter(b'\n', &hay[counted_to..ls]).count() as u64;
         counted_to = ls;
+        pos = le + 1;
         let line = text[ls..le].strip_suffix('\r').unwrap_or(&text[ls..le]);
-        rules.signals_in(line.as_bytes(), &mut cands);
-        cands.retain(|&(r, s)| rules.rules[r].signals[s].kinds.contains(&kind));
-        if !cands.is_empty() {
-            let entry = match records {
-                Some(recs) => record_entry(recs, line_no),
-                None => panther_entry(text, ls, line),
-            };
-            for &(r, s) in &cands {
-                let sig = &rules.rules[r].signals[s];
-                if !sig.levels.is_empty()
-                    && !entry
-                        .level
-                        .as_ref()
-                        .is_some_and(|l| sig.levels.iter().any(|x| x == l))
-                {
-                    continue;
-                }
-                if sig.component.is_some() && sig.component != entry.component {
-                    continue;
-                }
-                if let Some(want) = &sig.section {
-                    if !entry
-                        .section
-                        .as_ref()
-                        .is_some_and(|s| s.starts_with(want.as_str()))
-                    {
-                        continue;
-                    }
-                }
-                let captures = match &sig.regex {
-                    None => Vec::new(),
-                    Some(re) => match re.captures(line) {
-                        None => continue,
-                        Some(c) => re
-                            .capture_names()
-                            .flatten()
-                            .filter_map(|n| {
-                                c.name(n)
-                                    .map(|m| (n.to_string(), m.as_str().trim().to_string()))
-                            })
-                            .collect(),
-                    },
-                };
-                hits.push(Hit {
-                    rule: r,
-                    signal: s,
-                    source,
-                    line: line_no,
-                    time: entry.time,
-                    text: clip(line.trim()),
-                    captures,
-                });
+        if !candidates_for(rules, kind, line, &mut cands) {
+            continue;
+        }
+        let entry = match records {
+            Some(recs) => Some(record_entry(recs, line_no)),
+            None => panther_entry(text, ls, line),
+        };
+        match entry {
+            Some(e) => eval_line(rules, line, line_no, &e, &cands, source, &mut out.hits),
+            None => out.pending.push(Pending { line: line_no, text: line.to_string() }),
+        }
+    }
+    out
+}
+
+/// Evaluate pending lines now that the entry before the text is known.
+/// `line_base` is added to their line numbers.
+pub fn resolve(
+    rules: &RuleSet,
+    kind: LogKind,
+    pending: &[Pending],
+    entry: Option<&Entry>,
+    line_base: u64,
+    source: usize,
+    hits: &mut Vec<Hit>,
+) {
+    let none = Entry::default();
+    let entry = entry.unwrap_or(&none);
+    let mut cands = Vec::new();
+    for p in pending {
+        if candidates_for(rules, kind, &p.text, &mut cands) {
+            eval_line(rules, &p.text, line_base + p.line, entry, &cands, source, hits);
+        }
+    }
+}
+
+/// The (rule, signal) pairs whose anchors are in `line` and that read `kind`.
+fn candidates_for(rules: &RuleSet, kind: LogKind, line: &str, cands: &mut Vec<(usize, usize)>) -> bool {
+    rules.signals_in(line.as_bytes(), cands);
+    cands.retain(|&(r, s)| rules.rules[r].signals[s].kinds.contains(&kind));
+    !cands.is_empty()
+}
+
+fn eval_line(
+    rules: &RuleSet,
+    line: &str,
+    line_no: u64,
+    entry: &Entry,
+    cands: &[(usize, usize)],
+    source: usize,
+    hits: &mut Vec<Hit>,
+) {
+    for &(r, s) in cands {
+        let sig = &rules.rules[r].signals[s];
+        if !sig.levels.is_empty() && !entry.level.as_ref().is_some_and(|l| sig.levels.iter().any(|x| x == l)) {
+            continue;
+        }
+        if sig.component.is_some() && sig.component != entry.component {
+            continue;
+        }
+        if let Some(want) = &sig.section {
+            if !entry.section.as_ref().is_some_and(|s| s.starts_with(want.as_str())) {
+                continue;
             }
         }
-        pos = le + 1;
+        let captures = match &sig.regex {
+            None => Vec::new(),
+            Some(re) => match re.captures(line) {
+                None => continue,
+                Some(c) => re
+                    .capture_names()
+                    .flatten()
+                    .filter_map(|n| c.name(n).map(|m| (n.to_string(), m.as_str().trim().to_string())))
+                    .collect(),
+            },
+        };
+        hits.push(Hit {
+            rule: r,
+            signal: s,
+            source,
+            line: line_no,
+            time: entry.time,
+            text: clip(line.trim()),
+            captures,
+        });
     }
 }
 
@@ -125,31 +193,18 @@ fn clip(s: &str) -> String {
 fn record_entry(recs: &[Record], line: u64) -> Entry {
     let i = recs.partition_point(|r| r.line <= line);
     match i.checked_sub(1).map(|i| &recs[i]) {
-        Some(r) => Entry {
-            time: r.time,
-            level: r.level.clone(),
-            component: r.component.clone(),
-            section: r.section.clone(),
-        },
-        None => Entry {
-            time: None,
-            level: None,
-            component: None,
-            section: None,
-        },
+        Some(r) => {
+            Entry { time: r.time, level: r.level.clone(), component: r.component.clone(), section: r.section.clone() }
+        }
+        None => Entry::default(),
     }
 }
 
-/// The entry owning a line: the line itself, or the nearest entry start above it.
-fn panther_entry(text: &str, line_start: usize, line: &str) -> Entry {
-    let from = |p: panther::PantherLine<'_>| Entry {
-        time: p.time,
-        level: Some(p.level.to_string()),
-        component: p.component.map(str::to_string),
-        section: None,
-    };
+/// The entry owning a line: the line itself, or the nearest entry start
+/// above it; `None` when none is in the text (it lies in an earlier chunk).
+fn panther_entry(text: &str, line_start: usize, line: &str) -> Option<Entry> {
     if let Some(p) = panther::parse_line(line) {
-        return from(p);
+        return Some(Entry::from_panther(p));
     }
     let hay = text.as_bytes();
     let floor = line_start.saturating_sub(MAX_BACKTRACK_BYTES);
@@ -160,18 +215,55 @@ fn panther_entry(text: &str, line_start: usize, line: &str) -> Entry {
         let start = match memchr::memrchr(b'\n', &hay[floor..prev_end]) {
             Some(i) => floor + i + 1,
             None if floor == 0 => 0,
-            None => break,
+            None => return Some(Entry::default()),
         };
         let prev = &text[start..prev_end];
         if let Some(p) = panther::parse_line(prev.strip_suffix('\r').unwrap_or(prev)) {
-            return from(p);
+            return Some(Entry::from_panther(p));
         }
         end = start;
     }
-    Entry {
-        time: None,
-        level: None,
-        component: None,
-        section: None,
+    // Reached the top of the text: the entry is in what came before.
+    if floor == 0 {
+        None
+    } else {
+        Some(Entry::default())
+    }
+}
+
+/// The last entry that starts in `text` (what a following chunk's
+/// continuation lines belong to).
+pub fn last_entry(text: &str) -> Option<Entry> {
+    let hay = text.as_bytes();
+    let mut end = hay.len();
+    let mut scanned = 0usize;
+    while end > 0 && scanned < MAX_BACKTRACK_BYTES {
+        let start = memchr::memrchr(b'\n', &hay[..end.saturating_sub(1)]).map_or(0, |i| i + 1);
+        let line = &text[start..end];
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        if let Some(p) = panther::parse_line(line.strip_suffix('\r').unwrap_or(line)) {
+            return Some(Entry::from_panther(p));
+        }
+        scanned += end - start;
+        if start == 0 {
+            break;
+        }
+        end = start;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_entry_skips_continuations() {
+        let t = "2020-01-01 00:00:00, Info CBS a\n2020-01-01 00:00:05, Error CSI b\n  cont\n  more\n";
+        let e = last_entry(t).unwrap();
+        assert_eq!(e.level.as_deref(), Some("Error"));
+        assert_eq!(e.time.unwrap().second(), 5);
+        assert!(last_entry("  only\n  continuations\n").is_none());
+        assert!(last_entry("").is_none());
     }
 }

@@ -25,11 +25,7 @@ pub fn run(rules: &RuleSet) -> Outcome {
     let mut out = Outcome::default();
     for rule in &rules.rules {
         let mut fail = |message: String| {
-            out.failures.push(Failure {
-                rule: rule.id.clone(),
-                origin: rule.origin.clone(),
-                message,
-            })
+            out.failures.push(Failure { rule: rule.id.clone(), origin: rule.origin.clone(), message })
         };
         for sig in &rule.signals {
             for line in &sig.must_match {
@@ -52,23 +48,12 @@ pub fn run(rules: &RuleSet) -> Outcome {
                 .iter()
                 .enumerate()
                 .map(|(i, l)| {
-                    let name = l
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| format!("{}-{i}.log", l.kind));
-                    (
-                        name,
-                        LogKind::from_name(&l.kind),
-                        l.text.clone().into_bytes(),
-                    )
+                    let name = l.name.clone().unwrap_or_else(|| format!("{}-{i}.log", l.kind));
+                    (name, LogKind::from_name(&l.kind), l.text.clone().into_bytes())
                 })
                 .collect();
             let report = diagnose_buffers(&buffers, rules);
-            let found: Vec<_> = report
-                .findings
-                .iter()
-                .filter(|f| f.rule == rule.id)
-                .collect();
+            let found: Vec<_> = report.findings.iter().filter(|f| f.rule == rule.id).collect();
             match (case.fires, found.first()) {
                 (true, None) => fail(format!("test `{}`: the rule did not fire", case.name)),
                 (false, Some(f)) => fail(format!(
@@ -80,10 +65,7 @@ pub fn run(rules: &RuleSet) -> Outcome {
                     for (k, want) in &case.facts {
                         match f.facts.get(k) {
                             Some(got) if got == want => {}
-                            got => fail(format!(
-                                "test `{}`: fact `{k}` is {got:?}, expected {want:?}",
-                                case.name
-                            )),
+                            got => fail(format!("test `{}`: fact `{k}` is {got:?}, expected {want:?}", case.name)),
                         }
                     }
                 }
@@ -100,25 +82,13 @@ mod tests {
 
     #[test]
     fn embedded_rules_pass_their_own_tests() {
-        let rules = RuleSet::embedded().unwrap_or_else(|e| {
-            panic!(
-                "{}",
-                e.iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        });
+        let rules = RuleSet::embedded()
+            .unwrap_or_else(|e| panic!("{}", e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")));
         assert!(rules.get("wu-0x80070003-driver-files-missing").is_some());
-        assert!(rules
-            .get("upgrade-0x80070003-servicing-stack-damaged")
-            .is_some());
+        assert!(rules.get("upgrade-0x80070003-servicing-stack-damaged").is_some());
         let out = run(&rules);
-        let msgs: Vec<String> = out
-            .failures
-            .iter()
-            .map(|f| format!("{}: {}: {}", f.origin, f.rule, f.message))
-            .collect();
+        let msgs: Vec<String> =
+            out.failures.iter().map(|f| format!("{}: {}: {}", f.origin, f.rule, f.message)).collect();
         assert!(msgs.is_empty(), "{}", msgs.join("\n"));
         assert!(out.checks > 20);
     }

@@ -9,8 +9,8 @@ pub const SNIFF_BYTES: usize = 256 << 10;
 
 /// Components only the setup engine writes (Panther/MoSetup logs).
 const SETUP_COMPONENTS: [&str; 14] = [
-    "MOUPG", "SP", "IBS", "IBSLIB", "PANTHR", "SYSPRP", "MIG", "CMI", "UI", "SETUPUGC", "SETUPCL",
-    "SPOOBE", "OOBE", "BLUEBOX",
+    "MOUPG", "SP", "IBS", "IBSLIB", "PANTHR", "SYSPRP", "MIG", "CMI", "UI", "SETUPUGC", "SETUPCL", "SPOOBE", "OOBE",
+    "BLUEBOX",
 ];
 /// Components of the servicing stack (CBS.log).
 const CBS_COMPONENTS: [&str; 6] = ["CBS", "CSI", "SXS", "DEPLOY", "TI", "DPX"];
@@ -23,20 +23,14 @@ pub fn by_name(file_name: &str) -> Option<LogKind> {
             || (n.starts_with(&format!("{prefix}_")) && n.ends_with(".log"))
             || (n.starts_with(prefix)
                 && n.ends_with(".log")
-                && n[prefix.len()..n.len() - 4]
-                    .bytes()
-                    .all(|c| c.is_ascii_digit()))
+                && n[prefix.len()..n.len() - 4].bytes().all(|c| c.is_ascii_digit()))
     };
     Some(match () {
-        _ if n == "cbs.log" || (n.starts_with("cbspersist_") && n.ends_with(".log")) => {
-            LogKind::Cbs
-        }
+        _ if n == "cbs.log" || (n.starts_with("cbspersist_") && n.ends_with(".log")) => LogKind::Cbs,
         _ if n == "dism.log" => LogKind::Dism,
         _ if stem_is("setupact") => LogKind::Setupact,
         _ if stem_is("setuperr") => LogKind::Setuperr,
-        _ if n.ends_with(".log")
-            && (n.starts_with("mosetup") || n.starts_with("mou") || n == "bluebox.log") =>
-        {
+        _ if n.ends_with(".log") && (n.starts_with("mosetup") || n.starts_with("mou") || n == "bluebox.log") => {
             LogKind::Mosetup
         }
         _ if n.starts_with("updateagent") && n.ends_with(".log") => LogKind::Updateagent,
@@ -151,13 +145,7 @@ mod tests {
         ] {
             assert_eq!(by_name(n), Some(k), "{n}");
         }
-        for n in [
-            "notes.txt",
-            "cbs.log.bak",
-            "setupactx.log",
-            "CbsPersist_1.cab",
-            "mou.txt",
-        ] {
+        for n in ["notes.txt", "cbs.log.bak", "setupactx.log", "CbsPersist_1.cab", "mou.txt"] {
             assert_eq!(by_name(n), None, "{n}");
         }
     }
@@ -167,15 +155,13 @@ mod tests {
     const DISM: &str = "2023-05-17 08:32:31, Info                  DISM   PID=7092 TID=5908 Scratch directory set\n\
 2023-05-17 08:32:31, Info                  CBS    Loaded Servicing Stack\n\
 2023-05-17 08:32:32, Info                  DISM   PID=7092 TID=5908 x\n";
-    const SETUPACT: &str =
-        "2022-07-06 08:08:29, Info                  MOUPG  SetupHost::Initialize\n\
+    const SETUPACT: &str = "2022-07-06 08:08:29, Info                  MOUPG  SetupHost::Initialize\n\
 2022-07-06 08:08:29, Info                  DISM   API: x\n\
 2022-07-06 08:08:29, Info                  DISM   API: y\n\
 2022-07-06 08:08:29, Info                  SP     Operation failed\n";
     const SETUPERR: &str = "2025-05-02 15:20:12, Error                 SP     x\n\
 2025-05-02 15:20:18, Error                        Failed to delete y. hr = 0x80070005\n";
-    const BLANK: &str =
-        "2021-06-09 12:08:19, Info                         Starting enumeration of PnP devices.\n\
+    const BLANK: &str = "2021-06-09 12:08:19, Info                         Starting enumeration of PnP devices.\n\
 2021-06-09 12:08:20, Error                        Failed to check OS architecture. 0x00000490\n";
 
     #[test]
@@ -186,9 +172,7 @@ mod tests {
         assert_eq!(by_content(SETUPERR), LogKind::Setuperr);
         assert_eq!(by_content(BLANK), LogKind::Setupact);
         assert_eq!(
-            by_content(
-                "2019-08-29 06:36:12, Info                         UpdateAgent logging starts.\n"
-            ),
+            by_content("2019-08-29 06:36:12, Info                         UpdateAgent logging starts.\n"),
             LogKind::Updateagent
         );
         assert_eq!(by_content("just some text\nand more"), LogKind::Unknown);

@@ -2,7 +2,9 @@
 //! recursively, in name order, without following directory links).
 //! [`classify`] then says what each file is.
 
+pub mod archive;
 pub mod classify;
+pub mod winroot;
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +17,9 @@ pub enum Found {
     /// A regular file to read; `input` is the index of the user's path it
     /// came from (logs under one path are one machine's bundle).
     File { path: PathBuf, input: usize },
+    /// A folder that holds a Windows installation: read its standard log
+    /// places and check its servicing stack, instead of walking it.
+    Root { root: winroot::WindowsRoot, input: usize },
     /// An input or folder entry that could not be used, and why.
     Problem { path: PathBuf, message: String },
 }
@@ -27,25 +32,19 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
         let meta = match std::fs::metadata(input) {
             Ok(m) => m,
             Err(e) => {
-                out.push(Found::Problem {
-                    path: input.clone(),
-                    message: describe_io(&e),
-                });
+                out.push(Found::Problem { path: input.clone(), message: describe_io(&e) });
                 continue;
             }
         };
         if meta.is_file() {
-            out.push(Found::File {
-                path: input.clone(),
-                input: idx,
-            });
+            out.push(Found::File { path: input.clone(), input: idx });
         } else if meta.is_dir() {
-            walk(input, idx, &mut out);
+            match winroot::detect(input) {
+                Some(root) => out.push(Found::Root { root, input: idx }),
+                None => walk(input, idx, &mut out),
+            }
         } else {
-            out.push(Found::Problem {
-                path: input.clone(),
-                message: "not a regular file or folder".into(),
-            });
+            out.push(Found::Problem { path: input.clone(), message: "not a regular file or folder".into() });
         }
     }
     out
@@ -53,16 +52,11 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
 
 fn walk(root: &Path, input: usize, out: &mut Vec<Found>) {
     let mut files = 0usize;
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .sort_by_file_name();
+    let walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name();
     for entry in walker {
         match entry {
             Err(e) => {
-                let path = e
-                    .path()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| root.to_path_buf());
+                let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
                 let message = match e.io_error() {
                     Some(io) => describe_io(io),
                     None => e.to_string(),
@@ -72,9 +66,8 @@ fn walk(root: &Path, input: usize, out: &mut Vec<Found>) {
             Ok(entry) => {
                 let ft = entry.file_type();
                 // A link to a file is read; a link to a folder is not followed (loops).
-                let is_file = ft.is_file()
-                    || (ft.is_symlink()
-                        && std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file()));
+                let is_file =
+                    ft.is_file() || (ft.is_symlink() && std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file()));
                 if !is_file {
                     continue;
                 }
@@ -82,16 +75,11 @@ fn walk(root: &Path, input: usize, out: &mut Vec<Found>) {
                 if files > MAX_FILES {
                     out.push(Found::Problem {
                         path: root.to_path_buf(),
-                        message: format!(
-                            "more than {MAX_FILES} files; the rest of this folder was not read"
-                        ),
+                        message: format!("more than {MAX_FILES} files; the rest of this folder was not read"),
                     });
                     return;
                 }
-                out.push(Found::File {
-                    path: entry.into_path(),
-                    input,
-                });
+                out.push(Found::File { path: entry.into_path(), input });
             }
         }
     }
@@ -124,17 +112,13 @@ mod tests {
         let names: Vec<String> = found
             .iter()
             .map(|f| match f {
-                Found::File { path, .. } => {
-                    path.strip_prefix(d.path()).unwrap().display().to_string()
-                }
+                Found::File { path, .. } => path.strip_prefix(d.path()).unwrap().display().to_string(),
                 Found::Problem { path, message } => format!("{}: {message}", path.display()),
+                Found::Root { root, .. } => format!("root {}", root.root.display()),
             })
             .collect();
         assert_eq!(names[..3], ["a.log", "b/c/z.log", "b/y.log"]);
-        assert_eq!(
-            names[3],
-            format!("{}: no such file or folder", missing.display())
-        );
+        assert_eq!(names[3], format!("{}: no such file or folder", missing.display()));
     }
 
     #[cfg(unix)]

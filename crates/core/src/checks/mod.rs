@@ -1,0 +1,253 @@
+//! System checks on a Windows installation: the WinSxS servicing stack
+//! folders and the Component Based Servicing registry key. Failed checks
+//! also become lines of a synthetic `check` source, so that rules match
+//! them like log lines (a damaged folder is evidence for rule B).
+
+#[cfg(any(test, feature = "test-hives"))]
+pub mod regf_writer;
+pub mod registry;
+pub mod winsxs;
+
+use crate::report::{Check, CheckStatus, Source};
+use crate::sources::winroot::{self, WindowsRoot};
+use crate::LogKind;
+use registry::SoftwareInfo;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What the checks found.
+#[derive(Debug, Default)]
+pub struct SystemView {
+    pub checks: Vec<Check>,
+    pub system: BTreeMap<String, String>,
+    /// The WinSxS folder and the SOFTWARE hive, as report sources.
+    pub sources: Vec<Source>,
+    /// One line per problem: `FAIL <check-id>: <path> <what>`.
+    pub failures: Vec<String>,
+}
+
+impl SystemView {
+    fn check(&mut self, id: &str, status: CheckStatus, detail: impl Into<String>) {
+        self.checks.push(Check { id: id.to_string(), status, detail: detail.into() });
+    }
+
+    fn fail_line(&mut self, id: &str, path: &Path, what: &str) {
+        self.failures.push(format!("FAIL {id}: {} {what}", path.display()));
+    }
+
+    /// The failure lines as one text, for the rules' scanner.
+    pub fn failure_text(&self) -> String {
+        let mut t = self.failures.join("\n");
+        t.push('\n');
+        t
+    }
+}
+
+fn source(path: &Path, kind: LogKind, records: u64, error: Option<String>, warnings: Vec<String>) -> Source {
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    Source {
+        path: path.display().to_string(),
+        kind,
+        role: Some("system"),
+        encoding: None,
+        bytes,
+        records,
+        error,
+        warnings,
+    }
+}
+
+/// Check an offline (or live, on Windows) installation.
+pub fn check_root(root: &WindowsRoot, live_registry: bool) -> SystemView {
+    let mut v = SystemView::default();
+    v.system.insert("root".into(), root.root.display().to_string());
+    let software = read_registry(root, live_registry, &mut v);
+    check_winsxs(root, software.as_ref(), &mut v);
+    // A folder can fail several checks; it is one problem.
+    let mut seen = std::collections::HashSet::new();
+    v.failures.retain(|l| seen.insert(l.split_once(": ").map_or(l.as_str(), |(_, rest)| rest).to_string()));
+    v
+}
+
+fn read_registry(root: &WindowsRoot, live: bool, v: &mut SystemView) -> Option<SoftwareInfo> {
+    let result = if live {
+        live_software()
+    } else {
+        match winroot::software_hive(root) {
+            None => {
+                v.check(
+                    "registry-cbs-version-key",
+                    CheckStatus::Skipped,
+                    "no Windows/System32/config/SOFTWARE hive under this root",
+                );
+                return None;
+            }
+            Some(hive) => {
+                let r = registry::read_offline_software(&hive);
+                let (err, notes) = match &r {
+                    Ok(info) => (None, info.notes.clone()),
+                    Err(e) => (Some(e.clone()), Vec::new()),
+                };
+                v.sources.push(source(&hive, LogKind::Hive, u64::from(r.is_ok()), err, notes));
+                r
+            }
+        }
+    };
+    let info = match result {
+        Ok(i) => i,
+        Err(e) => {
+            v.check("registry-cbs-version-key", CheckStatus::Skipped, format!("registry not read: {e}"));
+            return None;
+        }
+    };
+    if info.version_key_present && !info.cbs_versions.is_empty() {
+        let list: Vec<&str> = info.cbs_versions.iter().map(|c| c.version.as_str()).collect();
+        v.check(
+            "registry-cbs-version-key",
+            CheckStatus::Pass,
+            format!("Component Based Servicing\\Version lists {}", list.join(", ")),
+        );
+        v.system.insert("servicing_stack_registered".into(), list.join(", "));
+    } else {
+        let what = if info.cbs_key_present { "has no Version values" } else { "is missing" };
+        v.check(
+            "registry-cbs-version-key",
+            CheckStatus::Fail,
+            format!("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Version {what}"),
+        );
+        v.failures.push(format!("FAIL registry-cbs-version-key: Component Based Servicing\\Version {what}"));
+    }
+    for (key, name) in [
+        ("ProductName", "os_product"),
+        ("DisplayVersion", "os_display_version"),
+        ("ReleaseId", "os_release_id"),
+        ("EditionID", "os_edition"),
+        ("InstallationType", "os_installation_type"),
+    ] {
+        if let Some(val) = info.os.get(key) {
+            v.system.insert(name.into(), val.clone());
+        }
+    }
+    let build = info.os.get("CurrentBuild").or_else(|| info.os.get("CurrentBuildNumber"));
+    if let Some(b) = build {
+        let full = match info.os.get("UBR") {
+            Some(ubr) => format!("{b}.{ubr}"),
+            None => b.clone(),
+        };
+        v.system.insert("os_build".into(), full);
+    }
+    Some(info)
+}
+
+#[cfg(windows)]
+fn live_software() -> Result<SoftwareInfo, String> {
+    registry::read_live_software()
+}
+
+#[cfg(not(windows))]
+fn live_software() -> Result<SoftwareInfo, String> {
+    Err("the live registry can only be read on Windows".into())
+}
+
+fn check_winsxs(root: &WindowsRoot, software: Option<&SoftwareInfo>, v: &mut SystemView) {
+    let Some(dir) = winroot::winsxs(root) else {
+        v.check("winsxs-present", CheckStatus::Fail, format!("no WinSxS folder in {}", root.windows.display()));
+        v.fail_line("winsxs-present", &root.windows.join("WinSxS"), "is missing");
+        for id in ["servicing-stack-present", "servicing-stack-not-empty", "servicing-stack-registered"] {
+            v.check(id, CheckStatus::Skipped, "no WinSxS folder");
+        }
+        return;
+    };
+    let inv = match winsxs::inventory(&dir) {
+        Ok(i) => i,
+        Err(e) => {
+            v.sources.push(source(&dir, LogKind::Winsxs, 0, Some(e.clone()), Vec::new()));
+            v.check("winsxs-present", CheckStatus::Fail, e);
+            return;
+        }
+    };
+    v.sources.push(source(&dir, LogKind::Winsxs, inv.entries_scanned as u64, None, Vec::new()));
+    v.check("winsxs-present", CheckStatus::Pass, format!("{} entries in {}", inv.entries_scanned, dir.display()));
+    let versions = inv.versions();
+    if !versions.is_empty() {
+        v.system.insert("servicing_stack_on_disk".into(), versions.join(", "));
+    }
+    // Present: at least one main servicing stack folder.
+    let mains: Vec<&winsxs::StackFolder> = inv.folders.iter().filter(|f| f.is_main()).collect();
+    if mains.is_empty() {
+        v.check(
+            "servicing-stack-present",
+            CheckStatus::Fail,
+            "no *_microsoft-windows-servicingstack_* folder in WinSxS",
+        );
+        v.fail_line("servicing-stack-present", &dir.join("amd64_microsoft-windows-servicingstack_*"), "is missing");
+    } else {
+        v.check(
+            "servicing-stack-present",
+            CheckStatus::Pass,
+            format!("{} servicing stack folder(s)", inv.folders.len()),
+        );
+    }
+    // Not empty, and the main folders hold cbscore.dll.
+    let mut bad = Vec::new();
+    for f in &inv.folders {
+        if let Some(e) = &f.error {
+            bad.push(format!("{} cannot be read ({e})", f.dir_name));
+            v.fail_line("servicing-stack-not-empty", &f.path, &format!("cannot be read ({e})"));
+        } else if f.is_empty() {
+            bad.push(format!("{} is empty", f.dir_name));
+            v.fail_line("servicing-stack-not-empty", &f.path, "is empty");
+        } else if f.is_main() && !f.has_cbscore {
+            bad.push(format!("{} has no cbscore.dll", f.dir_name));
+            v.fail_line("servicing-stack-not-empty", &f.path, "has no cbscore.dll");
+        }
+    }
+    if inv.folders.is_empty() {
+        v.check("servicing-stack-not-empty", CheckStatus::Skipped, "no servicing stack folders to inspect");
+    } else if bad.is_empty() {
+        v.check(
+            "servicing-stack-not-empty",
+            CheckStatus::Pass,
+            "every servicing stack folder has content; main folders hold cbscore.dll",
+        );
+    } else {
+        v.check("servicing-stack-not-empty", CheckStatus::Fail, bad.join("; "));
+    }
+    // Registered versions exist on disk.
+    let Some(sw) = software.filter(|s| !s.cbs_versions.is_empty()) else {
+        v.check("servicing-stack-registered", CheckStatus::Skipped, "no registered servicing stack version to compare");
+        return;
+    };
+    let mut problems = Vec::new();
+    for cv in &sw.cbs_versions {
+        let Some(path) = winroot::expand(root, &cv.path) else {
+            problems.push(format!("{}: registered path {} cannot be mapped into this root", cv.version, cv.path));
+            continue;
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match inv.folders.iter().find(|f| f.dir_name.eq_ignore_ascii_case(&name)) {
+            None => {
+                problems.push(format!("{} is registered but its folder {name} is missing", cv.version));
+                v.fail_line("servicing-stack-registered", &path, "is missing");
+            }
+            Some(f) if f.is_empty() => {
+                problems.push(format!("{} is registered but its folder {name} is empty", cv.version));
+                v.fail_line("servicing-stack-registered", &f.path, "is empty");
+            }
+            Some(f) if !f.has_cbscore => {
+                problems.push(format!("{} is registered but {name} has no cbscore.dll", cv.version));
+                v.fail_line("servicing-stack-registered", &f.path, "has no cbscore.dll");
+            }
+            Some(_) => {}
+        }
+    }
+    if problems.is_empty() {
+        v.check(
+            "servicing-stack-registered",
+            CheckStatus::Pass,
+            "every registered version's folder is present with cbscore.dll",
+        );
+    } else {
+        v.check("servicing-stack-registered", CheckStatus::Fail, problems.join("; "));
+    }
+}

@@ -1,0 +1,473 @@
+//! Repair plans: a PowerShell script, tailored to the diagnosis, for a
+//! person to read, run in preview, then run with `-Apply`.
+//!
+//! Safety: every string that comes from a log, a folder name, the registry
+//! or a package enters the script only as a single-quoted PowerShell literal
+//! ([`ps_literal`]); control characters are refused with an error naming
+//! where the text came from. The script is deterministic: the same report
+//! gives the same bytes (a time stamp only when asked for).
+
+use crate::report::{Finding, Report};
+use crate::rules::Severity;
+use std::fmt::Write as _;
+
+/// Quote characters PowerShell accepts as a single quote: ' ‘ ’ ‚ ‛.
+const SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
+
+/// Text that may not enter a script.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: refusing to put this text into a script: it contains {what} (U+{code:04X})")]
+pub struct UnsafeText {
+    /// Where the text came from: `path:line`, `fact missing of rule X`, ...
+    pub origin: String,
+    pub what: &'static str,
+    pub code: u32,
+}
+
+/// A PowerShell single-quoted literal for `s`, or why it cannot be one.
+/// Inside `'...'` nothing is expanded; the only special characters are the
+/// quotes themselves, each doubled. Line breaks and other control or
+/// separator characters are refused rather than escaped.
+pub fn ps_literal(s: &str, origin: &str) -> Result<String, UnsafeText> {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        let what = match c {
+            '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => Some("a line break"),
+            '\t' => None,
+            c if c.is_control() => Some("a control character"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            return Err(UnsafeText { origin: origin.to_string(), what, code: c as u32 });
+        }
+        out.push(c);
+        if SINGLE_QUOTES.contains(&c) {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    Ok(out)
+}
+
+/// A servicing stack update package the user supplied with `--ssu`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SsuPackage {
+    pub path: String,
+    /// (name, version, arch, is_servicing_stack) of each package inside.
+    pub packages: Vec<(String, String, String, bool)>,
+    /// Why it could not be inspected, if it could not.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub ssu: Option<SsuPackage>,
+    /// Generation time to print in the header (only when asked for).
+    pub stamp: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Unsafe(#[from] UnsafeText),
+    #[error("no error-severity finding: nothing to repair")]
+    NothingToRepair,
+}
+
+/// How the SSU on hand fits the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fit {
+    pub verdict: &'static str,
+    pub reasons: Vec<String>,
+}
+
+/// Compare the supplied SSU with what the diagnosis knows of the machine.
+pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
+    let mut reasons = Vec::new();
+    if let Some(e) = &ssu.error {
+        return Fit { verdict: "unknown", reasons: vec![format!("the package could not be inspected: {e}")] };
+    }
+    let Some((name, version, arch, is_ssu)) = ssu.packages.iter().find(|p| p.3).or(ssu.packages.first()).cloned()
+    else {
+        return Fit { verdict: "unknown", reasons: vec!["no package identity found inside".into()] };
+    };
+    let mut ok = true;
+    if !is_ssu {
+        ok = false;
+        reasons.push(format!("{name} {version} does not say it is a servicing stack update"));
+    }
+    let machine_arch = report
+        .system
+        .get("servicing_stack_arch")
+        .cloned()
+        .or_else(|| report.system.get("servicing_stack_on_disk").map(|_| "amd64".to_string()));
+    if let Some(m) = machine_arch {
+        if !arch.eq_ignore_ascii_case(&m) && !arch.eq_ignore_ascii_case("neutral") {
+            ok = false;
+            reasons.push(format!("package architecture {arch} does not match the machine's {m}"));
+        }
+    }
+    let build = report.system.get("os_build").and_then(|b| b.split('.').next()).map(str::to_string);
+    let pkg_build = version.split('.').nth(2).map(str::to_string);
+    match (&build, &pkg_build) {
+        (Some(b), Some(p)) if b != p && !same_servicing_branch(b, p) => {
+            ok = false;
+            reasons.push(format!("package is for build {p}, the machine runs build {b}"));
+        }
+        (None, _) => reasons.push("the machine's build is unknown (no SOFTWARE hive was read)".into()),
+        _ => {}
+    }
+    if let Some(reg) = report.system.get("servicing_stack_registered") {
+        let newest = reg.split(", ").next().unwrap_or(reg);
+        if crate::checks::winsxs::compare_versions(&version, newest) == std::cmp::Ordering::Less {
+            ok = false;
+            reasons.push(format!("package version {version} is older than the registered servicing stack {newest}"));
+        }
+    }
+    let verdict = if ok && build.is_some() {
+        "fits"
+    } else if ok {
+        "probably fits"
+    } else {
+        "does not fit"
+    };
+    Fit { verdict, reasons }
+}
+
+/// Windows 10 19041-19045 share one servicing branch, as do 22621/22631.
+fn same_servicing_branch(a: &str, b: &str) -> bool {
+    let group = |x: &str| {
+        match x {
+            "19041" | "19042" | "19043" | "19044" | "19045" => "19041",
+            "22621" | "22631" => "22621",
+            "26100" | "26200" => "26100",
+            other => other,
+        }
+        .to_string()
+    };
+    group(a) == group(b)
+}
+
+/// Write the PowerShell plan for the report's most important finding.
+pub fn powershell(report: &Report, opts: &PlanOptions) -> Result<String, PlanError> {
+    let top = report.findings.iter().find(|f| f.severity == Severity::Error).ok_or(PlanError::NothingToRepair)?;
+    let mut s = String::new();
+    header(&mut s, report, top, opts)?;
+    match top.remediation.id.as_str() {
+        "restore-servicing-stack-from-ssu" => ssu_plan(&mut s, report, top, opts)?,
+        "in-place-upgrade" => upgrade_plan(&mut s, top)?,
+        _ => generic_plan(&mut s, top)?,
+    }
+    Ok(s)
+}
+
+fn lit(s: &str, origin: &str) -> Result<String, UnsafeText> {
+    ps_literal(s, origin)
+}
+
+/// Where a fact's text came from: the first evidence line holding it.
+fn fact_origin(top: &Finding, value: &str, fallback: &str) -> String {
+    top.evidence
+        .iter()
+        .find(|e| !value.is_empty() && e.text.contains(value))
+        .map(|e| format!("{}:{}", e.path, e.line))
+        .unwrap_or_else(|| fallback.to_string())
+}
+
+fn header(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) -> Result<(), PlanError> {
+    let _ = writeln!(s, "<#");
+    let _ = writeln!(s, ".SYNOPSIS");
+    let _ = writeln!(s, "    Repair plan written by servicing-doctor {} for rule {}.", crate::VERSION, top.rule);
+    let _ = writeln!(s, ".DESCRIPTION");
+    let _ = writeln!(s, "    Read every step before you run it. Run it once as is: it only checks and");
+    let _ = writeln!(s, "    previews. Run it again with -Apply to make the changes. It never takes");
+    let _ = writeln!(s, "    ownership of files and never changes permissions. It stops with a message");
+    let _ = writeln!(s, "    and a non-zero exit code at the first step that fails.");
+    let _ = writeln!(s, "    The evidence it was made from is in $Evidence below.");
+    if let Some(t) = &opts.stamp {
+        // The stamp comes from our own clock; still keep it to safe characters.
+        let clean: String = t.chars().filter(|c| c.is_ascii_alphanumeric() || " :-+TZ.".contains(*c)).collect();
+        let _ = writeln!(s, "    Generated: {clean}");
+    }
+    let _ = writeln!(s, "#>");
+    let _ = writeln!(s, "#Requires -RunAsAdministrator");
+    let _ = writeln!(s, "[CmdletBinding()]");
+    let _ = writeln!(s, "param(");
+    let _ = writeln!(s, "    # Make the changes; without it the script only checks and previews.");
+    let _ = writeln!(s, "    [switch]$Apply,");
+    let ssu_default = match &opts.ssu {
+        Some(p) => lit(&p.path, "--ssu path")?,
+        None => "''".to_string(),
+    };
+    let _ = writeln!(s, "    # The servicing stack update (.msu) to restore from.");
+    let _ = writeln!(s, "    [string]$Msu = {ssu_default},");
+    let _ = writeln!(s, "    [string]$WorkDir = 'C:\\TemporaryFolder',");
+    let _ = writeln!(s, "    [string]$LogFile = 'C:\\Repair\\WinSxS_Repair.log'");
+    let _ = writeln!(s, ")");
+    let _ = writeln!(s, "$ErrorActionPreference = 'Stop'");
+    let _ = writeln!(s, "Set-StrictMode -Version 2.0");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "function Stop-Plan([string]$Message) {{");
+    let _ = writeln!(s, "    [Console]::Error.WriteLine('servicing-doctor plan: ' + $Message)");
+    let _ = writeln!(s, "    exit 1");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s, "function Write-Step([string]$Text) {{ Write-Host ''; Write-Host ('== ' + $Text) }}");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "# What servicing-doctor found (all text from the logs is quoted data).");
+    let _ = writeln!(s, "$Finding = @{{");
+    let _ = writeln!(s, "    Rule    = {}", lit(&top.rule, "rule id")?);
+    let _ = writeln!(s, "    Title   = {}", lit(&top.title, &format!("title of rule {}", top.rule))?);
+    let _ = writeln!(s, "    Code    = {}", lit(top.code.as_deref().unwrap_or(""), "code")?);
+    let time = top.time.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
+    let _ = writeln!(s, "    Time    = {}", lit(&time, "time")?);
+    let missing = top.facts.get("missing").map(String::as_str).unwrap_or("");
+    let origin = fact_origin(top, missing, &format!("fact missing of rule {}", top.rule));
+    let _ = writeln!(s, "    Missing = {}", lit(missing, &origin)?);
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s, "$System = @{{");
+    for (k, v) in &report.system {
+        let key: String = k.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let _ = writeln!(s, "    {key} = {}", lit(v, &format!("system {k}"))?);
+    }
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s, "$Evidence = @(");
+    let n = top.evidence.len();
+    for (i, e) in top.evidence.iter().enumerate() {
+        let origin = format!("{}:{}", e.path, e.line);
+        let text = format!("{origin}: {}", e.text);
+        let comma = if i + 1 < n { "," } else { "" };
+        let _ = writeln!(s, "    {}{comma}", lit(&text, &origin)?);
+    }
+    let _ = writeln!(s, ")");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Write-Host ('servicing-doctor repair plan for: ' + $Finding.Title)");
+    let _ = writeln!(s, "if ($Finding.Missing) {{ Write-Host ('Missing or damaged: ' + $Finding.Missing) }}");
+    let _ = writeln!(s, "if (-not $Apply) {{ Write-Host 'Preview mode: nothing will be changed. Run again with -Apply to make the changes.' }}");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Write-Step 'Step 1: back up'");
+    let _ = writeln!(s, "Write-Host 'Back up the system (on a VM: the OS disk) before any repair. Continue only when you have a backup.'");
+    Ok(())
+}
+
+fn ssu_plan(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) -> Result<(), PlanError> {
+    let os = [
+        report.system.get("os_product").cloned(),
+        report.system.get("os_display_version").cloned(),
+        report.system.get("os_build").map(|b| format!("build {b}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    let need = if os.is_empty() {
+        "the latest servicing stack update (SSU) for this Windows version".to_string()
+    } else {
+        format!("the latest servicing stack update (SSU) for {os}")
+    };
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Write-Step 'Step 2: the servicing stack version registered on this computer'");
+    let _ = writeln!(
+        s,
+        "& reg.exe query 'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Version'"
+    );
+    let _ = writeln!(s, "if ($LASTEXITCODE -ne 0) {{ Write-Warning 'The Component Based Servicing\\Version key could not be read; continuing.' }}");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Write-Step 'Step 3: the servicing stack update to restore from'");
+    let _ = writeln!(s, "$Needed = {}", lit(&need, "system")?);
+    let _ = writeln!(s, "Write-Host ('Needed: ' + $Needed)");
+    match &opts.ssu {
+        Some(p) => {
+            let fit = ssu_fit(report, p);
+            let _ = writeln!(s, "Write-Host ('Package given: ' + $Msu)");
+            let _ = writeln!(s, "$Fit = {}", lit(fit.verdict, "--ssu")?);
+            let _ = writeln!(s, "Write-Host ('servicing-doctor says the package ' + $Fit + ' this computer.')");
+            for r in &fit.reasons {
+                let _ = writeln!(s, "Write-Host ('  ' + {})", lit(r, "--ssu")?);
+            }
+            if fit.verdict == "does not fit" {
+                let _ = writeln!(s, "Stop-Plan 'The package does not fit this computer: download the matching SSU and pass it with -Msu.'");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "# No --ssu package was inspected: check by hand that the .msu matches the OS build and architecture."
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "if (-not $Msu) {{ Stop-Plan ('Download ' + $Needed + ' and run again with -Msu <path to the .msu>.') }}"
+    );
+    let _ =
+        writeln!(s, "if (-not (Test-Path -LiteralPath $Msu -PathType Leaf)) {{ Stop-Plan ('Not found: ' + $Msu) }}");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Write-Step 'Step 4: work and log folders, then extract the update'");
+    let _ = writeln!(s, "New-Item -ItemType Directory -Force -Path $WorkDir | Out-Null");
+    let _ = writeln!(s, "New-Item -ItemType Directory -Force -Path (Split-Path -Parent $LogFile) | Out-Null");
+    let _ = writeln!(s, "& expand.exe -F:* $Msu $WorkDir");
+    let _ = writeln!(s, "if ($LASTEXITCODE -ne 0) {{ Stop-Plan ('expand failed on ' + $Msu) }}");
+    let _ = writeln!(s, "# A modern .msu holds the SSU as an inner cab: extract it too (WSUSSCAN.cab is metadata).");
+    let _ = writeln!(s, "$Src = $WorkDir");
+    let _ = writeln!(s, "$Inner = @(Get-ChildItem -LiteralPath $WorkDir -Filter '*.cab' -File | Where-Object {{ $_.Name -ne 'WSUSSCAN.cab' }})");
+    let _ = writeln!(s, "if ($Inner.Count -gt 0) {{");
+    let _ = writeln!(s, "    $Src = Join-Path $WorkDir 'ssu'");
+    let _ = writeln!(s, "    New-Item -ItemType Directory -Force -Path $Src | Out-Null");
+    let _ = writeln!(s, "    foreach ($Cab in $Inner) {{");
+    let _ = writeln!(s, "        & expand.exe -F:* $Cab.FullName $Src");
+    let _ = writeln!(s, "        if ($LASTEXITCODE -ne 0) {{ Stop-Plan ('expand failed on ' + $Cab.FullName) }}");
+    let _ = writeln!(s, "    }}");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s, "$Folders = @(Get-ChildItem -LiteralPath $Src -Directory -Force)");
+    let _ =
+        writeln!(s, "if ($Folders.Count -eq 0) {{ Stop-Plan ('No component folders were extracted into ' + $Src) }}");
+    let _ =
+        writeln!(s, "if (-not ($Folders | Where-Object {{ $_.Name -like '*_microsoft-windows-servicingstack*' }})) {{");
+    let _ = writeln!(s, "    Stop-Plan 'The package holds no servicing stack folder: is it a servicing stack update?'");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "# Each extracted folder goes into the WinSxS folder of the same name. (The article's");
+    let _ = writeln!(s, "# 'robocopy <folder> C:\\Windows\\WinSxS' would copy the folder's files loose into WinSxS.)");
+    let _ =
+        writeln!(s, "# Do not take ownership of WinSxS or change its permissions: robocopy /B /COPYALL keeps them.");
+    let _ = writeln!(s, "# The same copy from an administrative Command Prompt:");
+    let _ = writeln!(s, "#   for /d %i in (C:\\TemporaryFolder\\ssu\\*) do robocopy \"%i\" \"C:\\Windows\\WinSxS\\%~nxi\" /E /COPYALL /B /R:0 /W:0");
+    let _ = writeln!(s, "$Dst = Join-Path $env:SystemRoot 'WinSxS'");
+    let _ = writeln!(s, "Write-Step 'Step 5: preview the copy (robocopy /L lists, changes nothing)'");
+    let _ = writeln!(s, "foreach ($F in $Folders) {{");
+    let _ = writeln!(
+        s,
+        "    & robocopy.exe $F.FullName (Join-Path $Dst $F.Name) /E /COPYALL /B /R:0 /W:0 /L /NFL /NDL /NP /NJH /NJS"
+    );
+    let _ = writeln!(s, "    if ($LASTEXITCODE -ge 8) {{ Stop-Plan ('robocopy preview failed for ' + $F.Name + ' (exit ' + $LASTEXITCODE + ')') }}");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s, "if (-not $Apply) {{");
+    let _ = writeln!(s, "    Write-Host ''");
+    let _ =
+        writeln!(s, "    Write-Host 'Preview done. Review the list above, then run this script again with -Apply.'");
+    let _ = writeln!(s, "    exit 0");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Write-Step 'Step 6: copy the servicing stack folders (logged)'");
+    let _ = writeln!(s, "foreach ($F in $Folders) {{");
+    let _ = writeln!(
+        s,
+        "    & robocopy.exe $F.FullName (Join-Path $Dst $F.Name) /E /COPYALL /B /R:0 /W:0 ('/LOG+:' + $LogFile)"
+    );
+    let _ = writeln!(s, "    if ($LASTEXITCODE -ge 8) {{ Stop-Plan ('robocopy failed for ' + $F.Name + ' (exit ' + $LASTEXITCODE + '); see ' + $LogFile) }}");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Write-Step 'Step 7: verify every servicing stack folder'");
+    let _ = writeln!(s, "$Problems = @()");
+    let _ = writeln!(
+        s,
+        "$Stack = @(Get-ChildItem -LiteralPath $Dst -Directory -Force -Filter '*_microsoft-windows-servicingstack*')"
+    );
+    let _ = writeln!(s, "if ($Stack.Count -eq 0) {{ $Problems += 'no servicing stack folder in WinSxS' }}");
+    let _ = writeln!(s, "foreach ($D in $Stack) {{");
+    let _ = writeln!(s, "    if (-not (Get-ChildItem -LiteralPath $D.FullName -Force | Select-Object -First 1)) {{ $Problems += ($D.Name + ' is empty') }}");
+    let _ = writeln!(s, "    elseif ($D.Name -like '*_microsoft-windows-servicingstack_*' -and -not (Test-Path -LiteralPath (Join-Path $D.FullName 'cbscore.dll'))) {{ $Problems += ($D.Name + ' has no cbscore.dll') }}");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s, "$Registered = Get-Item -LiteralPath 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Version' -ErrorAction SilentlyContinue");
+    let _ = writeln!(s, "if ($Registered) {{");
+    let _ = writeln!(s, "    foreach ($Name in $Registered.GetValueNames()) {{");
+    let _ = writeln!(s, "        $Path = [Environment]::ExpandEnvironmentVariables([string]$Registered.GetValue($Name, '', 'DoNotExpandEnvironmentNames'))");
+    let _ = writeln!(s, "        if (-not (Test-Path -LiteralPath (Join-Path $Path 'cbscore.dll'))) {{ $Problems += ('registered version ' + $Name + ': no cbscore.dll in ' + $Path) }}");
+    let _ = writeln!(s, "    }}");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s, "if ($Problems.Count -gt 0) {{ Stop-Plan ('still damaged: ' + ($Problems -join '; ')) }}");
+    let _ = writeln!(
+        s,
+        "Write-Host 'Every servicing stack folder is present, non-empty, and the main ones hold cbscore.dll.'"
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Write-Step 'Step 8: retry'");
+    let next = if top.rule.starts_with("upgrade-") {
+        "Try the in-place upgrade again."
+    } else {
+        "Try the update (or the upgrade) again."
+    };
+    let _ = writeln!(s, "Write-Host {}", lit(next, "plan")?);
+    Ok(())
+}
+
+fn upgrade_plan(s: &mut String, top: &Finding) -> Result<(), PlanError> {
+    let _ = writeln!(s, "Write-Host 'On an Azure VM: back up the OS disk (Azure VM restore) and make sure the Azure Serial Console works, in case the VM cannot restart or be reached.'");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Write-Step 'Step 2: collect the data Microsoft Support needs'");
+    let _ = writeln!(s, "$Bundle = Join-Path $WorkDir 'support'");
+    let _ = writeln!(s, "Write-Host ('Path or file that was not found (list it in the support request): ' + $(if ($Finding.Missing) {{ $Finding.Missing }} else {{ 'not named in the logs' }}))");
+    let _ = writeln!(s, "$Collect = @(");
+    let _ = writeln!(s, "    (Join-Path $env:SystemRoot 'Logs\\CBS'),");
+    let _ = writeln!(s, "    (Join-Path $env:SystemRoot 'INF\\setupapi.dev.log'),");
+    let _ = writeln!(s, "    (Join-Path $env:SystemRoot 'Logs\\DISM\\dism.log')");
+    let _ = writeln!(s, ")");
+    let _ = writeln!(s, "foreach ($P in $Collect) {{ Write-Host ('  will copy: ' + $P) }}");
+    let _ = writeln!(s, "if ($Apply) {{");
+    let _ = writeln!(s, "    New-Item -ItemType Directory -Force -Path $Bundle | Out-Null");
+    let _ = writeln!(s, "    foreach ($P in $Collect) {{ if (Test-Path -LiteralPath $P) {{ Copy-Item -LiteralPath $P -Destination $Bundle -Recurse -Force }} }}");
+    let _ = writeln!(
+        s,
+        "    $Evidence | Set-Content -LiteralPath (Join-Path $Bundle 'servicing-doctor-evidence.txt') -Encoding UTF8"
+    );
+    let _ = writeln!(s, "    Write-Host ('Support data copied to ' + $Bundle + ' (the logs were only read).')");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Write-Step 'Step 3: in-place upgrade'");
+    let _ = writeln!(s, "Write-Host 'The most reliable fix is an in-place upgrade: run setup.exe from installation media of the same (or a newer) Windows version and edition, and keep apps and files.'");
+    let _ = writeln!(s, "Write-Host 'For Azure VMs, follow \"In-place upgrade for VMs running Windows Server in Azure\" (or the Windows client article).'");
+    let _ = writeln!(s, "Write-Host 'If the upgrade fails with 0x80070003 in \"Process Drivers for Migration\", run servicing-doctor on its logs: the servicing stack folders need restoring.'");
+    for (i, step) in top.remediation.steps.iter().enumerate() {
+        let _ = writeln!(s, "# rule step {}:", i + 1);
+        let _ =
+            writeln!(s, "Write-Verbose {}", lit(step, &format!("remediation step {} of rule {}", i + 1, top.rule))?);
+    }
+    Ok(())
+}
+
+fn generic_plan(s: &mut String, top: &Finding) -> Result<(), PlanError> {
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Write-Step 'What to do (from the rule; nothing here runs automatically)'");
+    for (i, step) in top.remediation.steps.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "Write-Host {}",
+            lit(&format!("{}. {step}", i + 1), &format!("remediation step {} of rule {}", i + 1, top.rule))?
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_double_every_single_quote_form() {
+        assert_eq!(ps_literal("a'b", "t").unwrap(), "'a''b'");
+        assert_eq!(ps_literal("it\u{2019}s", "t").unwrap(), "'it\u{2019}\u{2019}s'");
+        assert_eq!(
+            ps_literal("\u{2018}\u{201A}\u{201B}", "t").unwrap(),
+            "'\u{2018}\u{2018}\u{201A}\u{201A}\u{201B}\u{201B}'"
+        );
+        assert_eq!(ps_literal("$(rm -r C:\\) `n \"x\" ;", "t").unwrap(), "'$(rm -r C:\\) `n \"x\" ;'");
+        assert_eq!(ps_literal("", "t").unwrap(), "''");
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_their_origin() {
+        for bad in ["a\nb", "a\rb", "a\u{2028}b", "a\u{85}b", "a\u{1b}[31m", "a\0b"] {
+            let e = ps_literal(bad, "CBS.log:12").unwrap_err();
+            assert_eq!(e.origin, "CBS.log:12");
+            assert!(e.to_string().starts_with("CBS.log:12: refusing"), "{e}");
+        }
+        assert!(ps_literal("tab\tok", "t").is_ok());
+    }
+
+    #[test]
+    fn servicing_branches() {
+        assert!(same_servicing_branch("19045", "19041"));
+        assert!(!same_servicing_branch("19045", "22621"));
+    }
+}

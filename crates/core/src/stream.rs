@@ -1,0 +1,363 @@
+//! Reading a large log as a stream: line-aligned chunks, decoded and
+//! scanned in parallel, merged in order. Memory stays bounded by the chunk
+//! size times the batch; results are the same whatever the thread count.
+
+use crate::decode::{self, Encoding};
+use crate::kind::LogKind;
+use crate::records::panther;
+use crate::rules::scan::{last_entry, resolve, scan_text, Entry, Hit, Pending};
+use crate::rules::RuleSet;
+use rayon::prelude::*;
+use std::io::{self, Read};
+
+/// Bytes of text per chunk.
+pub const CHUNK: usize = 4 << 20;
+/// A line longer than this is scanned in pieces (and said so).
+pub const MAX_LINE: usize = 8 << 20;
+
+/// Called with the number of input bytes consumed so far (for progress bars).
+pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
+
+/// What streaming one source produced.
+#[derive(Debug, Default)]
+pub struct Streamed {
+    pub records: u64,
+    pub hits: Vec<Hit>,
+    pub warnings: Vec<String>,
+    /// Bytes read from the input (after `head`).
+    pub bytes: u64,
+}
+
+/// Turns a byte stream into UTF-8 chunks that end at a line break.
+struct Chunker<R> {
+    reader: R,
+    encoding: Encoding,
+    utf16: Option<encoding_rs::Decoder>,
+    /// Undelivered text (UTF-8 bytes, maybe with invalid sequences).
+    pending: Vec<u8>,
+    raw: Vec<u8>,
+    eof: bool,
+    bytes_in: u64,
+    utf16_errors: bool,
+    long_lines: u64,
+}
+
+impl<R: Read> Chunker<R> {
+    fn new(reader: R, encoding: Encoding, first: &[u8]) -> Self {
+        let utf16 = match encoding {
+            Encoding::Utf16Le => Some(encoding_rs::UTF_16LE.new_decoder_without_bom_handling()),
+            Encoding::Utf16Be => Some(encoding_rs::UTF_16BE.new_decoder_without_bom_handling()),
+            _ => None,
+        };
+        let mut c = Chunker {
+            reader,
+            encoding,
+            utf16,
+            pending: Vec::with_capacity(CHUNK * 2),
+            raw: vec![0; CHUNK],
+            eof: false,
+            bytes_in: 0,
+            utf16_errors: false,
+            long_lines: 0,
+        };
+        c.push_raw(first, false);
+        c
+    }
+
+    fn push_raw(&mut self, raw: &[u8], last: bool) {
+        match &mut self.utf16 {
+            None => self.pending.extend_from_slice(raw),
+            Some(dec) => {
+                let mut s = String::with_capacity(raw.len() + 16);
+                let max = dec.max_utf8_buffer_length(raw.len()).unwrap_or(raw.len() * 3);
+                s.reserve(max);
+                let (_, _, had_errors) = dec.decode_to_string(raw, &mut s, last);
+                self.utf16_errors |= had_errors;
+                self.pending.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+
+    /// The next chunk, ending just after a '\n' unless at end of input or
+    /// inside an over-long line.
+    fn next(&mut self) -> io::Result<Option<Vec<u8>>> {
+        loop {
+            if self.pending.len() >= CHUNK || (self.eof && !self.pending.is_empty()) {
+                let cut = match memchr::memrchr(b'\n', &self.pending) {
+                    Some(i) => i + 1,
+                    None if self.eof => self.pending.len(),
+                    None if self.pending.len() >= MAX_LINE => {
+                        self.long_lines += 1;
+                        char_boundary(&self.pending, self.pending.len())
+                    }
+                    None => 0,
+                };
+                if cut > 0 {
+                    // Hand the buffer over; the partial last line starts the next one.
+                    let mut rest = Vec::with_capacity(CHUNK + CHUNK / 2);
+                    rest.extend_from_slice(&self.pending[cut..]);
+                    self.pending.truncate(cut);
+                    return Ok(Some(std::mem::replace(&mut self.pending, rest)));
+                }
+            }
+            if self.eof {
+                return Ok(None);
+            }
+            let n = if self.utf16.is_none() {
+                // UTF-8: read straight into the pending text, no extra copy.
+                // take + read_to_end fills spare capacity without zeroing it.
+                let r = (&mut self.reader).take(CHUNK as u64 / 2).read_to_end(&mut self.pending);
+                r?
+            } else {
+                let mut raw = std::mem::take(&mut self.raw);
+                let r = read_some(&mut self.reader, &mut raw);
+                if let Ok(n) = r {
+                    self.push_raw(&raw[..n], n == 0);
+                }
+                self.raw = raw;
+                r?
+            };
+            self.bytes_in += n as u64;
+            if n == 0 {
+                self.eof = true;
+            }
+        }
+    }
+}
+
+fn read_some<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Back off from `at` to the start of a UTF-8 character.
+fn char_boundary(b: &[u8], mut at: usize) -> usize {
+    while at > 0 && at < b.len() && (b[at] & 0xC0) == 0x80 {
+        at -= 1;
+    }
+    at
+}
+
+/// One chunk's results, with line numbers relative to the chunk.
+struct ChunkOut {
+    scanned_hits: Vec<Hit>,
+    pending: Vec<Pending>,
+    newlines: u64,
+    entries: u64,
+    last: Option<Entry>,
+    cp1252: usize,
+}
+
+fn do_chunk(rules: &RuleSet, kind: LogKind, bytes: &[u8], source: usize, scan: bool) -> ChunkOut {
+    let (text, cp1252) = decode::utf8_chunk(bytes);
+    let (entries, newlines) = count_lines(&text);
+    let (scanned_hits, pending) = if scan {
+        let s = scan_text(rules, kind, &text, source, None);
+        (s.hits, s.pending)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    ChunkOut { scanned_hits, pending, newlines, entries, last: last_entry(&text), cp1252 }
+}
+
+/// Entries in a Panther-grammar text (lines that start a new entry).
+pub fn count_entries(text: &str) -> u64 {
+    count_lines(text).0
+}
+
+/// (entries, line breaks) in one pass over the text.
+fn count_lines(text: &str) -> (u64, u64) {
+    let b = text.as_bytes();
+    let first = b.strip_prefix("\u{feff}".as_bytes()).unwrap_or(b);
+    let mut n = u64::from(panther::starts_entry(first));
+    let mut newlines = 0u64;
+    for i in memchr::memchr_iter(b'\n', b) {
+        newlines += 1;
+        let line = &b[i + 1..];
+        // Cheap first-byte test before the full check: most lines are entries.
+        if matches!(line.first(), Some(b'0'..=b'9' | b'I' | b'E' | b'W' | b'P' | b'D' | b'T'))
+            && panther::starts_entry(line)
+        {
+            n += 1;
+        }
+    }
+    (n, newlines)
+}
+
+/// Stream a Panther-grammar source. `head` holds bytes already read (the
+/// sniffed start, BOM removed); `reader` yields the rest.
+#[allow(clippy::too_many_arguments)]
+pub fn stream_panther<R: Read>(
+    reader: R,
+    head: &[u8],
+    encoding: Encoding,
+    kind: LogKind,
+    rules: &RuleSet,
+    source: usize,
+    scan: bool,
+    progress: Option<Progress<'_>>,
+) -> io::Result<Streamed> {
+    let mut chunker = Chunker::new(reader, encoding, head);
+    let mut out = Streamed::default();
+    let mut line_base = 0u64;
+    let mut prev: Option<Entry> = None;
+    let mut cp1252 = 0usize;
+    let batch_len = 2 * rayon::current_num_threads().max(1);
+    let read_batch = |chunker: &mut Chunker<R>| -> io::Result<Vec<Vec<u8>>> {
+        let mut batch = Vec::with_capacity(batch_len);
+        while batch.len() < batch_len {
+            match chunker.next()? {
+                Some(c) => batch.push(c),
+                None => break,
+            }
+        }
+        Ok(batch)
+    };
+    let mut batch = read_batch(&mut chunker)?;
+    while !batch.is_empty() {
+        // Scan this batch on the pool while this thread reads the next
+        // one (the reader itself never leaves this thread).
+        let mut results: Vec<ChunkOut> = Vec::new();
+        let mut next = Ok(Vec::new());
+        rayon::in_place_scope(|s| {
+            let (batch, results) = (&batch, &mut results);
+            s.spawn(move |_| *results = batch.par_iter().map(|c| do_chunk(rules, kind, c, source, scan)).collect());
+            next = read_batch(&mut chunker);
+        });
+        for mut r in results {
+            resolve(rules, kind, &r.pending, prev.as_ref(), line_base, source, &mut out.hits);
+            for h in &mut r.scanned_hits {
+                h.line += line_base;
+            }
+            out.hits.append(&mut r.scanned_hits);
+            line_base += r.newlines;
+            out.records += r.entries;
+            cp1252 += r.cp1252;
+            if r.last.is_some() {
+                prev = r.last;
+            }
+        }
+        if let Some(p) = progress {
+            p(chunker.bytes_in);
+        }
+        batch = next?;
+    }
+    out.hits.sort_by_key(|h| (h.line, h.rule, h.signal));
+    out.bytes = chunker.bytes_in;
+    if cp1252 > 0 {
+        out.warnings.push(format!("{cp1252} byte(s) not valid UTF-8 read as Windows-1252"));
+    }
+    if chunker.utf16_errors {
+        out.warnings.push("invalid UTF-16 (odd length or unpaired surrogates) replaced with U+FFFD".into());
+    }
+    if chunker.long_lines > 0 {
+        out.warnings.push(format!(
+            "{} line(s) longer than {} MiB were scanned in pieces; an anchor split across a piece boundary can be missed",
+            chunker.long_lines,
+            MAX_LINE >> 20
+        ));
+    }
+    let _ = chunker.encoding;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> RuleSet {
+        RuleSet::embedded().unwrap()
+    }
+
+    fn whole(text: &str) -> Vec<(u64, usize, Option<String>)> {
+        let mut hits = Vec::new();
+        crate::rules::scan::scan(&rules(), LogKind::Cbs, text, 0, None, &mut hits);
+        hits.iter().map(|h| (h.line, h.signal, h.time.map(|t| t.to_string()))).collect()
+    }
+
+    fn streamed(text: &str, threads: usize) -> (Vec<(u64, usize, Option<String>)>, u64) {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let rules = rules();
+        let out = pool
+            .install(|| stream_panther(text.as_bytes(), &[], Encoding::Utf8, LogKind::Cbs, &rules, 0, true, None))
+            .unwrap();
+        (out.hits.iter().map(|h| (h.line, h.signal, h.time.map(|t| t.to_string()))).collect(), out.records)
+    }
+
+    /// A log bigger than several chunks, with the failure chain (and a
+    /// continuation line that owns a hit) straddling a chunk boundary.
+    fn big_log() -> String {
+        let filler = "2024-03-12 06:40:00, Info                  CBS    Appl: detect Parent, Package: Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4170.1.10, Parent: Microsoft-Windows-Client-Features-Package\n";
+        let mut t = String::new();
+        while t.len() < CHUNK * 3 - 300 {
+            t.push_str(filler);
+        }
+        t.push_str(
+            "2024-03-12 06:41:05, Info                  CSI    00000002 Begin executing advanced installer phase 38\n",
+        );
+        while t.len() < CHUNK * 3 + 10 {
+            t.push_str("    continuation of the CSI entry above\n");
+        }
+        t.push_str("    DriverUpdateInstallUpdates failed [HRESULT = 0x80070003 - ERROR_PATH_NOT_FOUND]\n");
+        t.push_str("2024-03-12 06:41:05, Error                 CBS    Startup: Failed while processing non-critical driver operations queue. [HRESULT = 0x80070003 - ERROR_PATH_NOT_FOUND]\n");
+        t.push_str(
+            "2024-03-12 06:41:05, Info                  CBS    Startup: Rolling back KTM, because drivers failed.\n",
+        );
+        for _ in 0..1000 {
+            t.push_str(filler);
+        }
+        t
+    }
+
+    #[test]
+    fn streaming_equals_whole_text_whatever_the_threads() {
+        let t = big_log();
+        let want = whole(&t);
+        assert_eq!(want.len(), 3, "{want:?}");
+        assert_eq!(want[0].2.as_deref(), Some("2024-03-12T06:41:05"), "continuation hit takes its entry's time");
+        let entries = count_entries(&t);
+        for threads in [1, 2, 3] {
+            let (got, records) = streamed(&t, threads);
+            assert_eq!(got, want, "{threads} thread(s)");
+            assert_eq!(records, entries);
+        }
+    }
+
+    #[test]
+    fn utf16_streams_like_utf8() {
+        let t = big_log();
+        let mut raw: Vec<u8> = Vec::with_capacity(t.len() * 2);
+        raw.extend(t.encode_utf16().flat_map(u16::to_le_bytes));
+        let rules = rules();
+        let out = stream_panther(&raw[..], &[], Encoding::Utf16Le, LogKind::Cbs, &rules, 0, true, None).unwrap();
+        let got: Vec<_> = out.hits.iter().map(|h| (h.line, h.signal, h.time.map(|t| t.to_string()))).collect();
+        assert_eq!(got, whole(&t));
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    }
+
+    #[test]
+    fn a_line_without_end_is_cut_into_pieces_not_buffered_whole() {
+        let mut t = vec![b'x'; MAX_LINE * 2 + 100];
+        t.extend_from_slice(b"\n2020-01-01 00:00:00, Info CBS after\n");
+        let rules = rules();
+        let out = stream_panther(&t[..], &[], Encoding::Utf8, LogKind::Cbs, &rules, 0, true, None).unwrap();
+        assert_eq!(out.records, 1);
+        assert!(out.warnings[0].contains("scanned in pieces"), "{:?}", out.warnings);
+    }
+
+    #[test]
+    fn invalid_bytes_are_counted_across_chunks() {
+        let mut t = Vec::new();
+        for _ in 0..(CHUNK / 40 * 3) {
+            t.extend_from_slice(b"2020-01-01 00:00:00, Info CBS caf\xE9 ok\n");
+        }
+        let rules = rules();
+        let out = stream_panther(&t[..], &[], Encoding::Utf8, LogKind::Cbs, &rules, 0, false, None).unwrap();
+        assert_eq!(out.records as usize, CHUNK / 40 * 3);
+        assert!(out.warnings[0].starts_with(&format!("{} byte(s)", CHUNK / 40 * 3)), "{:?}", out.warnings);
+    }
+}
