@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use servicing_doctor::plan::{self, PlanOptions, SsuPackage};
 use servicing_doctor::rules::{selftest, RuleSet};
+use servicing_doctor::sources::archive;
 use servicing_doctor::{diagnose, DiagnoseOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,12 @@ enum Command {
         /// Also load the rules in this folder (to list the ones that involve the code).
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
+    },
+    /// List the members of a .msu / .cab / .zip and, for an update package, its identity.
+    Inspect {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
     },
     /// Write a PowerShell repair plan for the findings, to review and run.
     Plan(PlanArgs),
@@ -180,6 +187,7 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Diagnose(args) => run_diagnose(args),
         Command::Plan(args) => run_plan(args),
+        Command::Inspect { file, format } => run_inspect(&file, format),
         Command::Explain { code, format, rules } => {
             let rules = load_rules(rules.as_deref())?;
             let Some(ex) = explain::explain(&code, &rules) else {
@@ -351,13 +359,71 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
     Ok(0)
 }
 
+fn run_inspect(path: &Path, format: ExplainFormat) -> Result<u8> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut magic = [0u8; 8];
+    let n = std::io::Read::read(&mut f, &mut magic).with_context(|| format!("cannot read {}", path.display()))?;
+    if archive::sniff(&magic[..n]).is_none() {
+        bail!("{} is not a .zip, .cab or .msu file (no archive signature)", path.display());
+    }
+    std::io::Seek::rewind(&mut f)?;
+    let ins = archive::inspect(&path.display().to_string(), f, &archive::Limits::default());
+    let mut out = std::io::stdout().lock();
+    match format {
+        ExplainFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &ins)?;
+            writeln!(out)?;
+        }
+        ExplainFormat::Text => {
+            writeln!(out, "{} ({}), {} member(s)", print::inert(&ins.path), ins.kind, ins.members.len())?;
+            for p in &ins.packages {
+                let kb = p.kb.as_deref().map(|k| format!(" {k}")).unwrap_or_default();
+                let ssu = if p.is_servicing_stack { " [servicing stack update]" } else { "" };
+                writeln!(
+                    out,
+                    "  package: {} {} {}{kb}{ssu}  (from {})",
+                    print::inert(&p.name),
+                    print::inert(&p.version),
+                    print::inert(&p.arch),
+                    print::inert(&p.source)
+                )?;
+            }
+            for (k, v) in &ins.properties {
+                writeln!(out, "  {}: {}", print::inert(k), print::inert(v))?;
+            }
+            for m in &ins.members {
+                let size = m.size.map(|s| s.to_string()).unwrap_or_else(|| "?".into());
+                writeln!(out, "  {:>12}  {:<8} {}", size, m.method, print::inert(&m.path))?;
+            }
+            for e in &ins.errors {
+                writeln!(out, "  error: {}", print::inert(e))?;
+            }
+        }
+    }
+    Ok(if ins.errors.is_empty() { 0 } else { 1 })
+}
+
 /// What the given .msu holds, for the plan's fit check.
 fn inspect_ssu(path: &Path) -> SsuPackage {
-    SsuPackage {
-        path: path.display().to_string(),
-        packages: Vec::new(),
-        error: Some("reading .msu packages arrives with archive support".into()),
-    }
+    let shown = path.display().to_string();
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return SsuPackage { path: shown, packages: Vec::new(), error: Some(format!("cannot open: {e}")) },
+    };
+    let ins = archive::inspect(&shown, file, &archive::Limits::default());
+    let packages: Vec<(String, String, String, bool)> = ins
+        .packages
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone(), p.arch.clone(), p.is_servicing_stack))
+        .collect();
+    let error = (packages.is_empty()).then(|| {
+        if ins.errors.is_empty() {
+            "no package identity (.mum) found inside".to_string()
+        } else {
+            ins.errors.join("; ")
+        }
+    });
+    SsuPackage { path: shown, packages, error }
 }
 
 /// The current UTC time, for `--stamp`.

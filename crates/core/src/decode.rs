@@ -97,7 +97,9 @@ pub fn decode(bytes: &[u8]) -> Decoded<'_> {
 pub fn looks_binary(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];
     let bom = head.starts_with(b"\xEF\xBB\xBF") || head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF");
-    !bom && sniff_utf16(bytes).is_none() && memchr::memchr(0, head).is_some()
+    // A stray NUL (crash padding) does not make a log binary; many do.
+    let nuls = memchr::memchr_iter(0, head).count();
+    !bom && sniff_utf16(bytes).is_none() && nuls > 0 && nuls * 100 >= head.len()
 }
 
 /// BOM-less UTF-16: ASCII-heavy text has a zero in every other byte.
@@ -264,6 +266,9 @@ mod tests {
         assert!(!looks_binary(&utf16le("text", true)));
         assert!(!looks_binary(&utf16le("plain ascii text here", false)));
         assert!(!looks_binary(b"2020-01-01 00:00:00, Info CBS x"));
+        let mut one_nul = vec![b'a'; 4000];
+        one_nul[100] = 0;
+        assert!(!looks_binary(&one_nul));
     }
 
     #[test]

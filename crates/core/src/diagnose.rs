@@ -359,7 +359,7 @@ fn analyze_inner<R: Read>(
         return (s, Vec::new());
     }
     let mut s = source(path, LogKind::Unknown, head.len() as u64);
-    if kind.is_none() && decode::looks_binary(&head) {
+    if kind.is_none() && classify::by_name(name).is_none() && decode::looks_binary(&head) {
         s.warnings.push("binary content; not a log".into());
         s.bytes += drain(&mut reader);
         return (s, Vec::new());

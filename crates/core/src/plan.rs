@@ -97,12 +97,7 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
         ok = false;
         reasons.push(format!("{name} {version} does not say it is a servicing stack update"));
     }
-    let machine_arch = report
-        .system
-        .get("servicing_stack_arch")
-        .cloned()
-        .or_else(|| report.system.get("servicing_stack_on_disk").map(|_| "amd64".to_string()));
-    if let Some(m) = machine_arch {
+    if let Some(m) = report.system.get("arch") {
         if !arch.eq_ignore_ascii_case(&m) && !arch.eq_ignore_ascii_case("neutral") {
             ok = false;
             reasons.push(format!("package architecture {arch} does not match the machine's {m}"));

@@ -5,7 +5,7 @@
 use crate::decode::{self, Encoding};
 use crate::kind::LogKind;
 use crate::records::panther;
-use crate::rules::scan::{last_entry, resolve, scan_text, Entry, Hit, Pending};
+use crate::rules::scan::{cap_hits, last_entry, resolve, scan_text, Entry, Hit, Pending, MAX_HITS_PER_SIGNAL};
 use crate::rules::RuleSet;
 use rayon::prelude::*;
 use std::io::{self, Read};
@@ -206,6 +206,7 @@ pub fn stream_panther<R: Read>(
     let mut line_base = 0u64;
     let mut prev: Option<Entry> = None;
     let mut cp1252 = 0usize;
+    let mut dropped: std::collections::BTreeMap<(usize, usize), usize> = std::collections::BTreeMap::new();
     let batch_len = 2 * rayon::current_num_threads().max(1);
     let read_batch = |chunker: &mut Chunker<R>| -> io::Result<Vec<Vec<u8>>> {
         let mut batch = Vec::with_capacity(batch_len);
@@ -241,6 +242,10 @@ pub fn stream_panther<R: Read>(
                 prev = r.last;
             }
         }
+        // Bound memory under a flood of matching lines.
+        for ((r, sig), n) in cap_hits(&mut out.hits) {
+            *dropped.entry((r, sig)).or_default() += n;
+        }
         if let Some(p) = progress {
             p(chunker.bytes_in);
         }
@@ -248,6 +253,13 @@ pub fn stream_panther<R: Read>(
     }
     out.hits.sort_by_key(|h| (h.line, h.rule, h.signal));
     out.bytes = chunker.bytes_in;
+    for ((r, sig), n) in dropped {
+        let rule = &rules.rules[r];
+        out.warnings.push(format!(
+            "{n} earlier line(s) matching signal `{}` of rule {} were dropped: only the last {MAX_HITS_PER_SIGNAL} are kept",
+            rule.signals[sig].id, rule.id
+        ));
+    }
     if cp1252 > 0 {
         out.warnings.push(format!("{cp1252} byte(s) not valid UTF-8 read as Windows-1252"));
     }

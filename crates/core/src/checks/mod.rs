@@ -172,6 +172,11 @@ fn check_winsxs(root: &WindowsRoot, software: Option<&SoftwareInfo>, v: &mut Sys
     if !versions.is_empty() {
         v.system.insert("servicing_stack_on_disk".into(), versions.join(", "));
     }
+    // The OS architecture: 64-bit systems also carry x86 (WOW64) stacks.
+    let arches: Vec<&str> = inv.folders.iter().filter(|f| f.is_main()).map(|f| f.component.arch.as_str()).collect();
+    if let Some(arch) = ["arm64", "amd64", "x86"].into_iter().find(|a| arches.contains(a)) {
+        v.system.insert("arch".into(), arch.to_string());
+    }
     // Present: at least one main servicing stack folder.
     let mains: Vec<&winsxs::StackFolder> = inv.folders.iter().filter(|f| f.is_main()).collect();
     if mains.is_empty() {

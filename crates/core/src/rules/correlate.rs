@@ -20,6 +20,8 @@ use std::collections::{BTreeMap, HashSet};
 const LINE_PROXIMITY: u64 = 200;
 /// Evidence lines kept per finding.
 pub const MAX_EVIDENCE: usize = 200;
+/// Findings kept per rule (the most recent incidents).
+pub const MAX_INCIDENTS: usize = 100;
 
 /// What correlation needs to know of each source.
 #[derive(Debug, Clone)]
@@ -60,7 +62,53 @@ fn joins(rule: &Rule, trigger: &Hit, h: &Hit, sources: &[SourceInfo]) -> bool {
     }
 }
 
-/// Correlate every rule's hits. `paths[source]` names each source.
+/// A rule's hits, indexed for window queries: timed hits by time,
+/// untimed ones by (source, line).
+struct Index<'h> {
+    timed: Vec<(i64, &'h Hit)>,
+    untimed: Vec<&'h Hit>,
+}
+
+impl<'h> Index<'h> {
+    fn new(hits: &[&'h Hit]) -> Self {
+        let mut timed: Vec<(i64, &Hit)> = hits.iter().filter_map(|h| h.time.map(|t| (secs(t), *h))).collect();
+        timed.sort_by_key(|(t, h)| (*t, h.source, h.line));
+        let mut untimed: Vec<&Hit> = hits.iter().copied().filter(|h| h.time.is_none()).collect();
+        untimed.sort_by_key(|h| (h.source, h.line));
+        Index { timed, untimed }
+    }
+
+    /// Hits that may join an incident started by `t`: timed ones within the
+    /// widest window, untimed ones near it in its file or marked anytime.
+    fn around(&self, rule: &Rule, t: &Hit, widest: i64) -> Vec<&'h Hit> {
+        let mut out = Vec::new();
+        match t.time {
+            Some(tt) => {
+                let s = secs(tt);
+                let lo = self.timed.partition_point(|(x, _)| *x < s - widest);
+                let hi = self.timed.partition_point(|(x, _)| *x <= s + widest);
+                out.extend(self.timed[lo..hi].iter().map(|(_, h)| *h));
+            }
+            None => {
+                // An untimed trigger: timed lines of its own file near it.
+                out.extend(
+                    self.timed
+                        .iter()
+                        .map(|(_, h)| *h)
+                        .filter(|h| h.source == t.source && h.line.abs_diff(t.line) <= LINE_PROXIMITY),
+                );
+            }
+        }
+        let lo =
+            self.untimed.partition_point(|h| (h.source, h.line) < (t.source, t.line.saturating_sub(LINE_PROXIMITY)));
+        let hi = self.untimed.partition_point(|h| (h.source, h.line) <= (t.source, t.line + LINE_PROXIMITY));
+        out.extend_from_slice(&self.untimed[lo..hi]);
+        out.extend(self.untimed.iter().copied().filter(|h| h.source != t.source && rule.signals[h.signal].anytime));
+        out
+    }
+}
+
+/// Correlate every rule's hits. `sources[hit.source]` describes each source.
 pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Vec<Finding> {
     let mut by_rule: BTreeMap<usize, Vec<&Hit>> = BTreeMap::new();
     for h in hits {
@@ -69,21 +117,38 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Vec<F
     let mut findings = Vec::new();
     for (ri, rule_hits) in by_rule {
         let rule = &rules.rules[ri];
+        let widest = rule.signals.iter().filter_map(|s| s.window).chain([rule.window]).max().unwrap_or(0);
+        let index = Index::new(&rule_hits);
         let mut triggers: Vec<&Hit> = rule_hits.iter().copied().filter(|h| rule.triggers.contains(&h.signal)).collect();
         // Most recent first; untimed ones last, in file order.
         triggers.sort_by_key(|h| (Reverse(h.time.map(secs)), h.source, Reverse(h.line)));
         let mut used: HashSet<(usize, u64, usize)> = HashSet::new();
+        let mut incidents = 0usize;
         for t in triggers {
             if used.contains(&(t.source, t.line, t.signal)) {
                 continue;
             }
-            let members: Vec<&Hit> = rule_hits.iter().copied().filter(|h| joins(rule, t, h, sources)).collect();
+            let mut members: Vec<&Hit> =
+                index.around(rule, t, widest).into_iter().filter(|h| joins(rule, t, h, sources)).collect();
+            members.sort_by_key(|h| (h.source, h.line, h.signal));
+            members.dedup_by_key(|h| (h.source, h.line, h.signal));
             let distinct: HashSet<usize> = members.iter().map(|h| h.signal).collect();
             if distinct.len() < rule.min_signals {
                 continue;
             }
             for m in &members {
                 used.insert((m.source, m.line, m.signal));
+            }
+            incidents += 1;
+            if incidents > MAX_INCIDENTS {
+                if let Some(last) = findings.last_mut() {
+                    let f: &mut Finding = last;
+                    f.facts.insert(
+                        "more_incidents".into(),
+                        format!("more than {MAX_INCIDENTS} incidents of this rule; older ones are not listed"),
+                    );
+                }
+                break;
             }
             findings.push(finding(rule, t, &members, sources));
         }

@@ -11,6 +11,9 @@ use jiff::civil::DateTime;
 
 /// Evidence text longer than this is cut (a 100 MB line stays usable).
 pub const MAX_EVIDENCE_CHARS: usize = 2000;
+/// Hits kept per (rule, signal) in one source: a flood of matching lines
+/// keeps the most recent ones (the failure that matters is the last).
+pub const MAX_HITS_PER_SIGNAL: usize = 5_000;
 /// How far back a continuation line looks for the entry that owns it.
 const MAX_BACKTRACK_BYTES: usize = 4 << 20;
 
@@ -62,6 +65,34 @@ pub struct Scanned {
     pub pending: Vec<Pending>,
 }
 
+/// Keep at most [`MAX_HITS_PER_SIGNAL`] hits per (rule, signal), the
+/// latest ones (hits must be in line order); returns how many were dropped
+/// per (rule, signal).
+pub fn cap_hits(hits: &mut Vec<Hit>) -> Vec<((usize, usize), usize)> {
+    let mut counts: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
+    for h in hits.iter() {
+        *counts.entry((h.rule, h.signal)).or_default() += 1;
+    }
+    let mut over: Vec<((usize, usize), usize)> = counts
+        .into_iter()
+        .filter(|(_, n)| *n > MAX_HITS_PER_SIGNAL)
+        .map(|(k, n)| (k, n - MAX_HITS_PER_SIGNAL))
+        .collect();
+    if over.is_empty() {
+        return over;
+    }
+    over.sort_unstable();
+    let mut skip: std::collections::HashMap<(usize, usize), usize> = over.iter().copied().collect();
+    hits.retain(|h| match skip.get_mut(&(h.rule, h.signal)) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            false
+        }
+        _ => true,
+    });
+    over
+}
+
 /// Scan one source text. `records` is given for kinds parsed up front
 /// (setupapi, SetupDiag, WindowsUpdate.log) and must be sorted by line.
 pub fn scan(
@@ -75,6 +106,7 @@ pub fn scan(
     let mut s = scan_text(rules, kind, text, source, records);
     resolve(rules, kind, &s.pending, None, 0, source, &mut s.hits);
     s.hits.sort_by_key(|h| h.line);
+    cap_hits(&mut s.hits);
     hits.append(&mut s.hits);
 }
 

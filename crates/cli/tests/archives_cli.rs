@@ -1,0 +1,195 @@
+//! Logs inside archives give the same findings as loose logs; hostile
+//! archives are reported member by member; `inspect` and `plan --ssu` read
+//! real Microsoft packages.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+
+/// (rule, facts, evidence (file name, line)) of every finding.
+fn shape(r: &Run) -> Vec<(String, String, Vec<(String, u64)>)> {
+    r.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let ev = f["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    let p = e["path"].as_str().unwrap();
+                    (p.rsplit(['/', '\\', '!']).next().unwrap().to_string(), e["line"].as_u64().unwrap())
+                })
+                .collect();
+            (f["rule"].as_str().unwrap().to_string(), f["facts"].to_string(), ev)
+        })
+        .collect()
+}
+
+fn zip_dir(dir: &Path, out: &Path) {
+    let f = std::fs::File::create(out).unwrap();
+    let mut z = zip::ZipWriter::new(f);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut stack = vec![dir.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    for p in files {
+        let name = p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+        z.start_file(name, opts).unwrap();
+        z.write_all(&std::fs::read(&p).unwrap()).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+#[test]
+fn a_zipped_bundle_gives_the_same_findings_as_the_loose_files() {
+    let loose = diagnose(&[&examples()]);
+    let d = tempfile::tempdir().unwrap();
+    let z = d.path().join("bundle.zip");
+    zip_dir(&examples(), &z);
+    let zipped = diagnose(&[&z]);
+    assert_eq!(shape(&loose).len(), 2);
+    assert_eq!(shape(&loose), shape(&zipped));
+    assert_eq!(zipped.code, 1);
+    let p = zipped.json["findings"][0]["evidence"][0]["path"].as_str().unwrap();
+    assert!(p.contains("bundle.zip!"), "evidence names the member: {p}");
+}
+
+fn gcab() -> bool {
+    std::process::Command::new("gcab").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn a_cab_made_by_gcab_gives_the_same_findings() {
+    if !gcab() {
+        eprintln!("skipped: gcab is not installed (.ci/run installs it)");
+        return;
+    }
+    let src = examples().join("wu-driver-rollback");
+    let d = tempfile::tempdir().unwrap();
+    let cab = d.path().join("CbsPersist_20240312064200.cab");
+    let st = std::process::Command::new("gcab")
+        .current_dir(&src)
+        .arg("-c")
+        .arg("-z")
+        .arg(&cab)
+        .args(["Windows/Logs/CBS/CBS.log", "Windows/INF/setupapi.dev.log"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let loose = diagnose(&[&src]);
+    let packed = diagnose(&[&cab]);
+    assert_eq!(shape(&loose), shape(&packed));
+    assert_eq!(shape(&packed).len(), 1);
+}
+
+#[test]
+fn rotated_cbs_cabs_in_a_windows_root_are_read() {
+    if !gcab() {
+        eprintln!("skipped: gcab is not installed (.ci/run installs it)");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    std::fs::create_dir_all(root.join("Windows/System32")).unwrap();
+    let cbs = root.join("Windows/Logs/CBS");
+    std::fs::create_dir_all(&cbs).unwrap();
+    let stage = tempfile::tempdir().unwrap();
+    std::fs::write(stage.path().join("CbsPersist_20171206153100.log"), SEED_CBS).unwrap();
+    let st = std::process::Command::new("gcab")
+        .current_dir(stage.path())
+        .args(["-c", "-z"])
+        .arg(cbs.join("CbsPersist_20171206153100.cab"))
+        .arg("CbsPersist_20171206153100.log")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::write(
+        cbs.join("CBS.log"),
+        "2017-12-07 09:00:00, Info                  CBS    TI: --- Initializing Trusted Installer ---\n",
+    )
+    .unwrap();
+    let r = diagnose(&[root]);
+    let a = findings(&r, RULE_A);
+    assert_eq!(a.len(), 1, "{}", r.stdout);
+    let p = a[0]["evidence"][0]["path"].as_str().unwrap();
+    assert!(p.ends_with("CbsPersist_20171206153100.cab!CbsPersist_20171206153100.log"), "{p}");
+    assert_eq!(fact(a[0], "inf"), Some("ntprint4.inf"));
+}
+
+#[test]
+fn hostile_zip_members_are_reported_and_the_rest_diagnosed() {
+    let d = tempfile::tempdir().unwrap();
+    let z = d.path().join("evil.zip");
+    {
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&z).unwrap());
+        let deflate = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        w.start_file("../../escaped/CBS.log", deflate).unwrap();
+        w.write_all(SEED_CBS.as_bytes()).unwrap();
+        // A member that inflates far beyond the ratio limit.
+        w.start_file("bomb.log", deflate.large_file(true)).unwrap();
+        let zeros = vec![b'0'; 1 << 20];
+        for _ in 0..40 {
+            w.write_all(&zeros).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let r = diagnose(&[&z]);
+    assert_eq!(findings(&r, RULE_A).len(), 1, "the good member is diagnosed");
+    let srcs = r.json["sources"].as_array().unwrap();
+    let bomb = srcs.iter().find(|s| s["path"].as_str().unwrap().ends_with("!bomb.log")).unwrap();
+    assert!(bomb["error"].as_str().unwrap().contains("ratio"), "{bomb}");
+    assert!(srcs.iter().any(|s| s["path"].as_str().unwrap().contains("evil.zip!../../escaped/CBS.log")));
+    assert!(!d.path().join("../escaped").exists() && !Path::new("escaped").exists(), "nothing is written");
+}
+
+fn shared() -> Option<std::path::PathBuf> {
+    let s = std::env::var_os("SERVICING_DOCTOR_SHARED").map(std::path::PathBuf::from);
+    if s.is_none() {
+        eprintln!("skipped: SERVICING_DOCTOR_SHARED is not set");
+    }
+    s
+}
+
+#[test]
+fn inspect_reads_a_real_msu() {
+    let Some(shared) = shared() else { return };
+    let msu = shared.join("corpus/artifacts/cab/Windows6.1-KB2999226-x64.msu");
+    let out = bin().args(["inspect", "--format", "json"]).arg(&msu).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &j["packages"][0];
+    assert_eq!(p["name"], "Package_for_KB2999226");
+    assert_eq!(p["version"], "6.1.1.6");
+    assert_eq!(p["arch"], "amd64");
+    assert!(j["members"].as_array().unwrap().len() > 5000);
+    let out = bin().arg("inspect").arg(shared.join("corpus/SOURCES.tsv")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a .zip, .cab or .msu"));
+}
+
+#[test]
+fn plan_checks_the_given_package_against_the_machine() {
+    let Some(shared) = shared() else { return };
+    let msu = shared.join("corpus/artifacts/cab/Windows6.1-KB2999226-x64.msu");
+    let out =
+        bin().arg("plan").arg("--ssu").arg(&msu).arg(examples().join("upgrade-process-drivers")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains("$Fit = 'does not fit'"), "KB2999226 is not a servicing stack update");
+    assert!(s.contains("does not say it is a servicing stack update"));
+    assert!(s.contains("Stop-Plan 'The package does not fit this computer"));
+}
