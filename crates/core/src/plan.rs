@@ -98,7 +98,7 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
         reasons.push(format!("{name} {version} does not say it is a servicing stack update"));
     }
     if let Some(m) = report.system.get("arch") {
-        if !arch.eq_ignore_ascii_case(&m) && !arch.eq_ignore_ascii_case("neutral") {
+        if !arch.eq_ignore_ascii_case(m) && !arch.eq_ignore_ascii_case("neutral") {
             ok = false;
             reasons.push(format!("package architecture {arch} does not match the machine's {m}"));
         }
