@@ -8,8 +8,10 @@ use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
 
-/// (rule, facts, evidence (file name, line)) of every finding.
-fn shape(r: &Run) -> Vec<(String, String, Vec<(String, u64)>)> {
+/// A finding as (rule, facts, evidence (file name, line)).
+type Shape = (String, String, Vec<(String, u64)>);
+
+fn shape(r: &Run) -> Vec<Shape> {
     r.json["findings"]
         .as_array()
         .unwrap()
