@@ -331,11 +331,7 @@ fn analyze<R: Read>(
     match result {
         Ok(r) => r,
         Err(p) => {
-            let why = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let why = crate::panic_text(p.as_ref());
             let mut s = source(path, kind.unwrap_or(LogKind::Unknown), 0);
             s.error = Some(format!("internal error while reading this file: {why}"));
             (s, Vec::new())

@@ -22,5 +22,17 @@ pub use diagnose::{diagnose, diagnose_live, DiagnoseOptions};
 pub use kind::LogKind;
 pub use report::Report;
 
+/// The message of a caught panic (third-party parsers run under
+/// `catch_unwind`; their panic becomes an error on one source).
+pub(crate) fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
 /// The version printed in reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -549,14 +549,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, Failure> {
     match panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(r)) => Ok(r),
         Ok(Err(e)) => Err(Failure::Parse(e)),
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
-            Err(Failure::Panic(msg))
-        }
+        Err(payload) => Err(Failure::Panic(crate::panic_text(payload.as_ref()))),
     }
 }
 

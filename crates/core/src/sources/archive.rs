@@ -18,6 +18,7 @@
 //! Display paths join levels with `!`, and member names get `\` turned into
 //! `/`: `bundle.zip!Windows/Logs/CBS/CbsPersist_20251014031205.cab!CbsPersist_20251014031205.log`.
 
+use crate::panic_text;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
@@ -372,16 +373,6 @@ fn join(parent: &str, name: &str) -> String {
         }
     }
     out
-}
-
-fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
-    }
 }
 
 /// Largest read [`Counting`] passes on: decoders read ahead into their own
