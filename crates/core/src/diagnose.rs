@@ -116,7 +116,9 @@ pub fn diagnose_buffers(buffers: &[(String, Option<LogKind>, Vec<u8>)], rules: &
     }
     let infos: Vec<SourceInfo> =
         report.sources.iter().map(|s| SourceInfo { path: s.path.clone(), kind: s.kind, group: 0 }).collect();
-    report.findings = correlate(rules, &hits, &infos);
+    let c = correlate(rules, &hits, &infos);
+    report.findings = c.findings;
+    report.system = c.system;
     report
 }
 
@@ -213,7 +215,12 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions) -> Rep
         scan(rules, kind, &text, idx, None, &mut hits);
         infos.push(SourceInfo { path, kind, group });
     }
-    report.findings = correlate(rules, &hits, &infos);
+    let c = correlate(rules, &hits, &infos);
+    report.findings = c.findings;
+    // What the registry says wins over what the logs say.
+    for (k, v) in c.system {
+        report.system.entry(k).or_insert(v);
+    }
     report
 }
 

@@ -103,7 +103,13 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
             reasons.push(format!("package architecture {arch} does not match the machine's {m}"));
         }
     }
-    let build = report.system.get("os_build").and_then(|b| b.split('.').next()).map(str::to_string);
+    // The registry's build, else the one the logs state (10.0.BUILD).
+    let build = report
+        .system
+        .get("os_build")
+        .and_then(|b| b.split('.').next())
+        .or_else(|| report.system.get("os_version_in_logs").and_then(|v| v.split('.').nth(2)))
+        .map(str::to_string);
     let pkg_build = version.split('.').nth(2).map(str::to_string);
     match (&build, &pkg_build) {
         (Some(b), Some(p)) if b != p && !same_servicing_branch(b, p) => {
@@ -250,6 +256,13 @@ fn ssu_plan(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) 
         report.system.get("os_product").cloned(),
         report.system.get("os_display_version").cloned(),
         report.system.get("os_build").map(|b| format!("build {b}")),
+        report
+            .system
+            .get("os_build")
+            .is_none()
+            .then(|| report.system.get("os_version_in_logs").map(|v| format!("Windows {v}")))
+            .flatten(),
+        report.system.get("arch").cloned(),
     ]
     .into_iter()
     .flatten()

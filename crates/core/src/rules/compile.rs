@@ -1,6 +1,6 @@
 //! Rule documents → a validated, compiled [`RuleSet`].
 
-use super::model::{parse_duration_secs, CaseDoc, RuleDoc, Severity};
+use super::model::{parse_duration_secs, CaseDoc, Emit, RuleDoc, Severity};
 use crate::hresult;
 use crate::kind::LogKind;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -73,6 +73,7 @@ pub struct Rule {
     /// Indexes into `signals`.
     pub triggers: Vec<usize>,
     pub same_file: bool,
+    pub emit: Emit,
     pub signals: Vec<Signal>,
     /// fact name → candidates (signal index, capture name), in order.
     pub facts: Vec<(String, Vec<(usize, String)>)>,
@@ -483,6 +484,7 @@ fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
         min_signals: doc.min_signals,
         triggers,
         same_file: doc.same_file,
+        emit: doc.emit,
         signals,
         facts,
         remediation: Remediation { id: doc.remediation.id, steps: doc.remediation.steps },

@@ -7,6 +7,7 @@
 //! The most recent incidents are formed first, so a trigger already used
 //! as evidence does not start a second, older copy of the same incident.
 
+use super::model::Emit;
 use super::scan::Hit;
 use super::{Rule, RuleSet};
 use crate::hresult;
@@ -108,8 +109,17 @@ impl<'h> Index<'h> {
     }
 }
 
+/// What correlation produces: findings, and facts about the machine from
+/// `emit: system` rules (most recent first wins).
+#[derive(Debug, Default)]
+pub struct Correlated {
+    pub findings: Vec<Finding>,
+    pub system: BTreeMap<String, String>,
+}
+
 /// Correlate every rule's hits. `sources[hit.source]` describes each source.
-pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Vec<Finding> {
+pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Correlated {
+    let mut system = BTreeMap::new();
     let mut by_rule: BTreeMap<usize, Vec<&Hit>> = BTreeMap::new();
     for h in hits {
         by_rule.entry(h.rule).or_default().push(h);
@@ -139,6 +149,12 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Vec<F
             for m in &members {
                 used.insert((m.source, m.line, m.signal));
             }
+            if rule.emit == Emit::System {
+                for (k, v) in finding(rule, t, &members, sources).facts {
+                    system.entry(k).or_insert(v);
+                }
+                continue;
+            }
             incidents += 1;
             if incidents > MAX_INCIDENTS {
                 if let Some(last) = findings.last_mut() {
@@ -154,7 +170,7 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Vec<F
         }
     }
     findings.sort_by_key(|f| (f.severity, Reverse(f.time.map(secs)), f.rule.clone()));
-    findings
+    Correlated { findings, system }
 }
 
 fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], sources: &[SourceInfo]) -> Finding {

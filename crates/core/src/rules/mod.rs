@@ -9,6 +9,6 @@ pub mod scan;
 pub mod selftest;
 
 pub use compile::{Candidates, Remediation, Rule, RuleError, RuleSet, Signal};
-pub use model::Severity;
+pub use model::{Emit, Severity};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));

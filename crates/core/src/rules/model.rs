@@ -33,6 +33,10 @@ pub struct RuleDoc {
     /// Evidence must come from the trigger's own file.
     #[serde(default)]
     pub same_file: bool,
+    /// `finding` (default) or `system`: the rule's facts describe the
+    /// machine and go to the report's `system{}` instead of a finding.
+    #[serde(default)]
+    pub emit: Emit,
     pub signals: Vec<SignalDoc>,
     /// fact name -> candidate sources `signal.capture`, first found wins.
     #[serde(default)]
@@ -98,6 +102,14 @@ impl OneOrMany {
             OneOrMany::Many(v) => v.iter().collect(),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Emit {
+    #[default]
+    Finding,
+    System,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]

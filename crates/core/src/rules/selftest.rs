@@ -53,6 +53,28 @@ pub fn run(rules: &RuleSet) -> Outcome {
                 })
                 .collect();
             let report = diagnose_buffers(&buffers, rules);
+            if rule.emit == super::Emit::System {
+                // Facts about the machine land in system{}, not in a finding.
+                let got: Vec<(&String, &String)> =
+                    rule.facts.iter().filter_map(|(k, _)| report.system.get_key_value(k)).collect();
+                match (case.fires, got.is_empty()) {
+                    (true, true) => fail(format!("test `{}`: the rule gave no system fact", case.name)),
+                    (false, false) => {
+                        fail(format!("test `{}`: the rule gave system facts but should not: {got:?}", case.name))
+                    }
+                    _ => {}
+                }
+                for (k, want) in &case.facts {
+                    if report.system.get(k) != Some(want) {
+                        fail(format!(
+                            "test `{}`: system `{k}` is {:?}, expected {want:?}",
+                            case.name,
+                            report.system.get(k)
+                        ));
+                    }
+                }
+                continue;
+            }
             let found: Vec<_> = report.findings.iter().filter(|f| f.rule == rule.id).collect();
             match (case.fires, found.first()) {
                 (true, None) => fail(format!("test `{}`: the rule did not fire", case.name)),
