@@ -256,12 +256,10 @@ fn ssu_plan(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) 
         report.system.get("os_product").cloned(),
         report.system.get("os_display_version").cloned(),
         report.system.get("os_build").map(|b| format!("build {b}")),
-        report
-            .system
-            .get("os_build")
-            .is_none()
-            .then(|| report.system.get("os_version_in_logs").map(|v| format!("Windows {v}")))
-            .flatten(),
+        match report.system.contains_key("os_build") {
+            true => None,
+            false => report.system.get("os_version_in_logs").map(|v| format!("Windows {v}")),
+        },
         report.system.get("arch").cloned(),
     ]
     .into_iter()
