@@ -43,10 +43,13 @@ pub fn parse(text: &str) -> Vec<Record> {
 /// (timestamp, process and thread ids, component) in either format.
 pub fn looks_like(text: &str) -> bool {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let Some(first) = text.split('\n').map(trim).find(|l| !l.is_empty()) else {
+    // Judge the first line as `parse` will see it: trailing junk trimmed,
+    // leading space kept (an indented line is no entry).
+    let Some(first) = text.split('\n').find(|l| !trim(l).is_empty()) else {
         return false;
     };
-    parse_line(first).is_some_and(|e| e.component.is_some() && e.pid.bytes().all(|c| c.is_ascii_digit()))
+    parse_line(first.trim_end_matches(|c: char| c.is_whitespace() || c == '\0'))
+        .is_some_and(|e| e.component.is_some() && e.pid.bytes().all(|c| c.is_ascii_digit()))
 }
 
 /// One entry line, borrowing from the text.
@@ -150,6 +153,14 @@ fn etw_timestamp(b: &[u8]) -> Option<(DateTime, usize)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn looks_like_agrees_with_parse() {
+        // Found by fuzzing: an indented first entry was accepted by looks_like
+        // but gave no record.
+        let t = "  2021/07/13 10:22:58.9553434 3696  8172  Shared          InitializeSus\n";
+        assert_eq!(super::looks_like(t), !super::parse(t).is_empty());
+    }
+
     use super::*;
 
     fn dt(s: &str) -> DateTime {

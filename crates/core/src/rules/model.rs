@@ -169,7 +169,9 @@ pub fn parse_duration_secs(s: &str) -> Option<i64> {
         _ => return None,
     };
     let n: i64 = num.trim().parse().ok()?;
-    (0..=7 * 24 * 3600).contains(&(n * mult)).then_some(n * mult)
+    // Checked: a rule file is input too (fuzzing found the overflow).
+    let secs = n.checked_mul(mult)?;
+    (0..=7 * 24 * 3600).contains(&secs).then_some(secs)
 }
 
 #[cfg(test)]
@@ -185,5 +187,7 @@ mod tests {
         assert_eq!(parse_duration_secs("-5s"), None);
         assert_eq!(parse_duration_secs("999999h"), None);
         assert_eq!(parse_duration_secs(""), None);
+        assert_eq!(parse_duration_secs("2562047788015216h"), None);
+        assert_eq!(parse_duration_secs("1147797409030816545h"), None);
     }
 }

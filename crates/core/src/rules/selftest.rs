@@ -116,6 +116,13 @@ mod tests {
     }
 
     #[test]
+    fn an_overflowing_window_is_a_rule_error_not_a_panic() {
+        let doc = "id: t\ntitle: t\nseverity: error\nsummary: s\nwindow: 2562047788015216h\nsignals:\n  - id: a\n    kinds: [cbs]\n    anchor: hello\nremediation: { id: r, steps: [x] }\n";
+        let err = RuleSet::from_sources(&[("t.yaml".into(), doc.into())]).unwrap_err();
+        assert!(err[0].to_string().contains("t.yaml:5: window"), "{}", err[0]);
+    }
+
+    #[test]
     fn a_broken_expectation_is_reported() {
         let doc = r#"
 id: t
