@@ -150,18 +150,21 @@ struct ChunkOut {
     entries: u64,
     last: Option<Entry>,
     cp1252: usize,
+    dropped: Vec<((usize, usize), usize)>,
 }
 
 fn do_chunk(rules: &RuleSet, kind: LogKind, bytes: &[u8], source: usize, scan: bool) -> ChunkOut {
     let (text, cp1252) = decode::utf8_chunk(bytes);
     let (entries, newlines) = count_lines(&text);
-    let (scanned_hits, pending) = if scan {
+    let (mut scanned_hits, pending, mut dropped) = if scan {
         let s = scan_text(rules, kind, &text, source, None);
-        (s.hits, s.pending)
+        (s.hits, s.pending, s.dropped)
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new())
     };
-    ChunkOut { scanned_hits, pending, newlines, entries, last: last_entry(&text), cp1252 }
+    // Cap already here, so a flooded chunk never holds more than the cap.
+    dropped.extend(cap_hits(&mut scanned_hits));
+    ChunkOut { scanned_hits, pending, newlines, entries, last: last_entry(&text), cp1252, dropped }
 }
 
 /// Entries in a Panther-grammar text (lines that start a new entry).
@@ -238,6 +241,9 @@ pub fn stream_panther<R: Read>(
             line_base += r.newlines;
             out.records += r.entries;
             cp1252 += r.cp1252;
+            for (k, n) in r.dropped {
+                *dropped.entry(k).or_default() += n;
+            }
             if r.last.is_some() {
                 prev = r.last;
             }

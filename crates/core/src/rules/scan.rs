@@ -63,6 +63,8 @@ pub struct Scanned {
     /// Hits with line numbers relative to the text (1-based).
     pub hits: Vec<Hit>,
     pub pending: Vec<Pending>,
+    /// Hits dropped by the flood cap, per (rule, signal).
+    pub dropped: Vec<((usize, usize), usize)>,
 }
 
 /// Keep at most [`MAX_HITS_PER_SIGNAL`] hits per (rule, signal), the
@@ -137,6 +139,11 @@ pub fn scan_text(rules: &RuleSet, kind: LogKind, text: &str, source: usize, reco
         match entry {
             Some(e) => eval_line(rules, line, line_no, &e, &cands, source, &mut out.hits),
             None => out.pending.push(Pending { line: line_no, text: line.to_string() }),
+        }
+        // A flood of matching lines: keep memory bounded as we go.
+        if out.hits.len() >= 2 * MAX_HITS_PER_SIGNAL {
+            let d = cap_hits(&mut out.hits);
+            out.dropped.extend(d);
         }
     }
     out
