@@ -249,10 +249,7 @@ fn run(cli: Cli) -> Result<u8> {
 }
 
 fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
-    if args.paths.is_empty() {
-        if cfg!(windows) {
-            bail!("diagnosing the running system is not available yet: name the log files or folders to read (e.g. C:\\Windows\\Logs)");
-        }
+    if args.paths.is_empty() && !cfg!(windows) {
         bail!("no PATH given: name log files, folders (e.g. a copied C:\\Windows\\Logs) to diagnose");
     }
     if let Some(out) = &args.output {

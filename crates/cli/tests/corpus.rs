@@ -58,7 +58,7 @@ fn by_name(r: &Run, root: &Path) -> HashMap<String, Value> {
         .iter()
         .map(|s| {
             let p = Path::new(s["path"].as_str().unwrap());
-            (p.strip_prefix(root).unwrap().display().to_string(), s.clone())
+            (p.strip_prefix(root).unwrap().display().to_string().replace('\\', "/"), s.clone())
         })
         .collect()
 }
@@ -124,8 +124,10 @@ fn only_the_seed_excerpt_gives_a_seed_rule() {
     let corpus = shared.join("corpus");
     let r = diagnose(&[&corpus]);
     let a = findings(&r, RULE_A);
-    let mut files: Vec<String> =
-        a.iter().map(|f| f["evidence"][0]["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string()).collect();
+    let mut files: Vec<String> = a
+        .iter()
+        .map(|f| f["evidence"][0]["path"].as_str().unwrap().rsplit(['/', '\\']).next().unwrap().to_string())
+        .collect();
     files.sort();
     assert_eq!(
         files,

@@ -19,26 +19,46 @@ fn stdout(o: &std::process::Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
+/// The snapshots' text. Windows joins the folders found under `examples/...` with `\`; the
+/// snapshots show `/`, so paths starting with `examples/` are turned back (up to `:` or a space).
+fn golden(o: &std::process::Output) -> String {
+    let s = stdout(o);
+    if !cfg!(windows) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(i) = rest.find("examples/") {
+        let (before, path) = rest.split_at(i);
+        let end = path.find(|c: char| c == ':' || c.is_whitespace()).unwrap_or(path.len());
+        out.push_str(before);
+        out.push_str(&path[..end].replace('\\', "/"));
+        rest = &path[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[test]
 fn golden_plan_scenario_b() {
     let o = run_in_repo(&["plan", "examples/upgrade-process-drivers"]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    insta::assert_snapshot!("plan_scenario_b", stdout(&o));
+    insta::assert_snapshot!("plan_scenario_b", golden(&o));
 }
 
 #[test]
 fn golden_plan_scenario_a() {
     let o = run_in_repo(&["plan", "examples/wu-driver-rollback"]);
     assert_eq!(o.status.code(), Some(0));
-    insta::assert_snapshot!("plan_scenario_a", stdout(&o));
+    insta::assert_snapshot!("plan_scenario_a", golden(&o));
 }
 
 #[test]
 fn golden_support_request_markdown() {
     let b = run_in_repo(&["diagnose", "--format", "md", "examples/upgrade-process-drivers"]);
-    insta::assert_snapshot!("support_scenario_b", stdout(&b));
+    insta::assert_snapshot!("support_scenario_b", golden(&b));
     let a = run_in_repo(&["diagnose", "--format", "md", "examples/wu-driver-rollback"]);
-    insta::assert_snapshot!("support_scenario_a", stdout(&a));
+    insta::assert_snapshot!("support_scenario_a", golden(&a));
 }
 
 #[test]

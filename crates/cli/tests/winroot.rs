@@ -221,12 +221,9 @@ fn logs_in_every_standard_place_with_roles_and_mixed_case() {
         .unwrap()
         .iter()
         .map(|s| {
-            let p = s["path"]
-                .as_str()
-                .unwrap()
-                .strip_prefix(&format!("{}/", r.path().display()))
-                .unwrap_or("?")
-                .to_string();
+            let p = Path::new(s["path"].as_str().unwrap())
+                .strip_prefix(r.path())
+                .map_or("?".to_string(), |p| p.display().to_string().replace('\\', "/"));
             (p, s["role"].as_str().unwrap_or("-").to_string())
         })
         .collect();

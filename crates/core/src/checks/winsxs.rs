@@ -223,8 +223,15 @@ impl Inventory {
 /// Entries whose names are not valid UTF-8 are skipped (counted in
 /// `entries_scanned`). Symbolic links are not followed into.
 pub fn inventory(winsxs: &Path) -> Result<Inventory, String> {
-    let listing = fs::read_dir(winsxs)
-        .map_err(|e| format!("cannot list WinSxS folder {}: {}", winsxs.display(), describe_io(&e)))?;
+    let listing = fs::read_dir(winsxs).map_err(|e| {
+        // Windows says ERROR_DIRECTORY, Wine ERROR_INVALID_NAME: ask the file itself.
+        let why = if fs::metadata(winsxs).is_ok_and(|m| !m.is_dir()) {
+            "not a directory".to_string()
+        } else {
+            describe_io(&e)
+        };
+        format!("cannot list WinSxS folder {}: {why}", winsxs.display())
+    })?;
     let mut entries_scanned = 0;
     let mut folders = Vec::new();
     for entry in listing {
@@ -396,6 +403,7 @@ pub fn child_ignore_case(dir: &Path, name: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)]
     use std::time::Duration;
 
     const TOKEN: &str = "31bf3856ad364e35";

@@ -112,7 +112,9 @@ mod tests {
         let names: Vec<String> = found
             .iter()
             .map(|f| match f {
-                Found::File { path, .. } => path.strip_prefix(d.path()).unwrap().display().to_string(),
+                Found::File { path, .. } => {
+                    path.strip_prefix(d.path()).unwrap().display().to_string().replace('\\', "/")
+                }
                 Found::Problem { path, message } => format!("{}: {message}", path.display()),
                 Found::Root { root, .. } => format!("root {}", root.root.display()),
             })

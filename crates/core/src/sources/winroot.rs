@@ -74,15 +74,23 @@ enum Pick {
 /// Child of `dir` named `name`, ignoring ASCII case (NTFS mounted on Linux
 /// keeps the on-disk case; users type another).
 pub fn child(dir: &Path, name: &str) -> Option<PathBuf> {
-    let exact = dir.join(name);
-    if exact.exists() {
-        return Some(exact);
+    // Listed first: on a case-insensitive file system (Windows) `dir.join(name)` exists whatever
+    // the case on disk, and the path would carry our spelling instead of the stored one.
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        let exact = dir.join(name);
+        return exact.exists().then_some(exact);
+    };
+    let mut folded = None;
+    for e in rd.filter_map(Result::ok) {
+        let n = e.file_name();
+        if n == name {
+            return Some(e.path());
+        }
+        if folded.is_none() && n.to_str().is_some_and(|n| n.eq_ignore_ascii_case(name)) {
+            folded = Some(e.path());
+        }
     }
-    std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(Result::ok)
-        .find(|e| e.file_name().to_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
-        .map(|e| e.path())
+    folded
 }
 
 /// Follow `a/b/c` from `dir`, each step ignoring case.
@@ -241,7 +249,7 @@ mod tests {
         let root = detect(r).unwrap();
         let got: Vec<(String, &str)> = logs(&root)
             .into_iter()
-            .map(|l| (l.path.strip_prefix(r).unwrap().display().to_string(), l.role.as_str()))
+            .map(|l| (l.path.strip_prefix(r).unwrap().display().to_string().replace('\\', "/"), l.role.as_str()))
             .collect();
         let want = [
             ("Windows/Logs/CBS/CBS.log", "servicing"),
