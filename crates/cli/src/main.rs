@@ -263,11 +263,7 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
         progress: bar.as_ref().map(progress::Bar::callback),
         ..DiagnoseOptions::default()
     };
-    let report = if args.paths.is_empty() {
-        servicing_doctor::diagnose_live(&system_drive(), &rules, &opts)?
-    } else {
-        diagnose(&args.paths, &rules, &opts)?
-    };
+    let report = diagnose_paths_or_live(&args.paths, &rules, &opts)?;
     if let Some(b) = bar {
         b.finish();
     }
@@ -296,14 +292,7 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
             print::text::write(&mut buf, &report, color)?;
         }
     }
-    match &args.output {
-        Some(path) => std::fs::write(path, &buf).with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&buf)?;
-            out.flush()?;
-        }
-    }
+    write_output(args.output.as_deref(), &buf)?;
     if !report.any_source_read() {
         if !args.quiet {
             eprintln!("servicing-doctor: nothing could be read from the given paths");
@@ -322,11 +311,7 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
     }
     let rules = load_rules(args.rules.as_deref())?;
     let opts = DiagnoseOptions { separate_inputs: args.separate, ..DiagnoseOptions::default() };
-    let report = if args.paths.is_empty() {
-        servicing_doctor::diagnose_live(&system_drive(), &rules, &opts)?
-    } else {
-        diagnose(&args.paths, &rules, &opts)?
-    };
+    let report = diagnose_paths_or_live(&args.paths, &rules, &opts)?;
     if !report.any_source_read() {
         bail!("nothing could be read from the given paths");
     }
@@ -339,19 +324,12 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
         }
         Err(e) => bail!("{e}"),
     };
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, script.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!(
-                "servicing-doctor: plan written to {}; read it, run it once (preview), then with -Apply",
-                path.display()
-            );
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(script.as_bytes())?;
-            out.flush()?;
-        }
+    write_output(args.output.as_deref(), script.as_bytes())?;
+    if let Some(path) = &args.output {
+        eprintln!(
+            "servicing-doctor: plan written to {}; read it, run it once (preview), then with -Apply",
+            path.display()
+        );
     }
     Ok(0)
 }
@@ -398,6 +376,32 @@ fn run_inspect(path: &Path, format: ExplainFormat) -> Result<u8> {
         }
     }
     Ok(if ins.errors.is_empty() { 0 } else { 1 })
+}
+
+/// The paths given, or the running system when there are none (Windows).
+fn diagnose_paths_or_live(
+    paths: &[PathBuf],
+    rules: &RuleSet,
+    opts: &DiagnoseOptions,
+) -> Result<servicing_doctor::Report> {
+    Ok(if paths.is_empty() {
+        servicing_doctor::diagnose_live(&system_drive(), rules, opts)?
+    } else {
+        diagnose(paths, rules, opts)?
+    })
+}
+
+/// Write to `--output`, or to standard output.
+fn write_output(output: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match output {
+        Some(path) => std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
 }
 
 /// What the given .msu holds, for the plan's fit check.
