@@ -6,41 +6,22 @@
 //! deeper than `max_depth`, and the inspection serializes to JSON.
 //!
 //! The archive module runs the third-party decoders (zip, cab, lzxd, ...)
-//! under `catch_unwind` on purpose, because some panic on malformed input.
-//! libFuzzer's panic hook would abort on those caught panics, so this target
-//! lets a panic pass when it comes from a dependency in the cargo registry;
-//! one that is not caught still fails (libfuzzer-sys aborts when a panic
-//! leaves the target), and a panic in servicing-doctor's own code aborts at
-//! once, caught or not.
+//! under `catch_unwind` on purpose; `shared::let_dependency_panics_pass`
+//! keeps libFuzzer from aborting on those caught panics.
 #![no_main]
+
+#[path = "shared/mod.rs"]
+mod shared;
 
 use libfuzzer_sys::fuzz_target;
 use servicing_doctor::sources::archive::{self, Event, Limits};
 use std::io::{Cursor, Read};
-use std::sync::Once;
 
 const LIMITS: Limits =
     Limits { max_total_bytes: 8 << 20, max_ratio: 200, max_members: 64, max_depth: 2, max_member_bytes: 2 << 20 };
 
-fn in_dependency(file: &str) -> bool {
-    file.contains("/.cargo/registry/") || file.contains("/index.crates.io-")
-}
-
-fn panic_hook() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let fuzzer_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.location().is_some_and(|l| in_dependency(l.file())) {
-                return; // caught and reported by the archive module
-            }
-            fuzzer_hook(info);
-        }));
-    });
-}
-
 fuzz_target!(|data: &[u8]| {
-    panic_hook();
+    shared::let_dependency_panics_pass();
     let _ = archive::sniff(data);
 
     let mut total = 0u64;

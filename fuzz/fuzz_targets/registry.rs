@@ -6,14 +6,17 @@
 //! gives the hive, then SOFTWARE.LOG1 and SOFTWARE.LOG2 when present.
 //! Documented contract: Ok or one error sentence naming the file, never a
 //! panic. notatin runs under `catch_unwind` on purpose, so panics located in
-//! cargo-registry crates are let through (see `archive.rs`); a panic in
+//! cargo-registry crates are let through (see `shared/mod.rs`); a panic in
 //! servicing-doctor's own code aborts.
 #![no_main]
+
+#[path = "shared/mod.rs"]
+mod shared;
 
 use libfuzzer_sys::fuzz_target;
 use servicing_doctor::checks::registry;
 use std::path::PathBuf;
-use std::sync::{Once, OnceLock};
+use std::sync::OnceLock;
 
 const SEP: &[u8] = b"=LOG=";
 const LOGS: [&str; 2] = ["SOFTWARE.LOG1", "SOFTWARE.LOG2"];
@@ -42,23 +45,6 @@ fn dir() -> &'static PathBuf {
     })
 }
 
-fn in_dependency(file: &str) -> bool {
-    file.contains("/.cargo/registry/") || file.contains("/index.crates.io-")
-}
-
-fn panic_hook() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let fuzzer_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.location().is_some_and(|l| in_dependency(l.file())) {
-                return; // caught and reported by the registry module
-            }
-            fuzzer_hook(info);
-        }));
-    });
-}
-
 fn split(data: &[u8]) -> Vec<&[u8]> {
     let mut parts = Vec::new();
     let mut rest = data;
@@ -76,7 +62,7 @@ fn split(data: &[u8]) -> Vec<&[u8]> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    panic_hook();
+    shared::let_dependency_panics_pass();
     let dir = dir();
     let parts = split(data);
     let hive = dir.join("SOFTWARE");

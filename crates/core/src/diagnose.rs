@@ -110,7 +110,7 @@ pub fn diagnose_buffers(buffers: &[(String, Option<LogKind>, Vec<u8>)], rules: &
     let mut hits = Vec::new();
     for (i, (path, kind, bytes)) in buffers.iter().enumerate() {
         let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-        let (s, mut h) = analyze(path.clone(), name, &bytes[..], *kind, i, rules, None);
+        let (s, mut h) = analyze(path.clone(), name, &bytes[..], *kind, i, rules, stream::Context::default());
         report.sources.push(s);
         hits.append(&mut h);
     }
@@ -141,6 +141,7 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions) -> Rep
         })
         .sum();
     let done = AtomicU64::new(0);
+    let streams = stream::Streams::default();
     let tick = |delta: u64| {
         if let Some(p) = &opts.progress {
             let now = done.fetch_add(delta, Ordering::Relaxed) + delta;
@@ -158,7 +159,7 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions) -> Rep
     let read: Vec<Vec<(Source, Vec<Hit>)>> = files
         .par_iter()
         .map(|&(_, path, role)| {
-            let mut out = read_file(path, rules, opts, &tick);
+            let mut out = read_file(path, rules, opts, &tick, &streams);
             for (s, _) in &mut out {
                 s.role = role.map(Role::as_str);
             }
@@ -243,6 +244,7 @@ fn read_file(
     rules: &RuleSet,
     opts: &DiagnoseOptions,
     tick: &(dyn Fn(u64) + Sync),
+    streams: &stream::Streams,
 ) -> Vec<(Source, Vec<Hit>)> {
     let shown = display(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -261,7 +263,7 @@ fn read_file(
         Err(e) => return vec![(unread(path, format!("read failed: {}", sources::describe_io(&e))), Vec::new())],
     };
     if let Some(kind) = magic.filter(|_| opts.force_kind.is_none()) {
-        let out = read_archive(&shown, kind, reader, size, rules);
+        let out = read_archive(&shown, kind, reader, size, rules, streams);
         tick(size);
         return out;
     }
@@ -270,7 +272,8 @@ fn read_file(
         let before = last.swap(now, Ordering::Relaxed);
         tick(now.saturating_sub(before));
     };
-    vec![analyze(shown, &name, reader, opts.force_kind, 0, rules, Some(&report_bytes))]
+    let ctx = stream::Context { progress: Some(&report_bytes), streams: Some(streams) };
+    vec![analyze(shown, &name, reader, opts.force_kind, 0, rules, ctx)]
 }
 
 /// Every member of an archive (nested archives included) as a source,
@@ -282,6 +285,7 @@ fn read_archive<R: Read + Seek>(
     reader: R,
     size: u64,
     rules: &RuleSet,
+    streams: &stream::Streams,
 ) -> Vec<(Source, Vec<Hit>)> {
     let mut out = Vec::new();
     let mut me = source(shown.to_string(), LogKind::Archive, size);
@@ -311,7 +315,8 @@ fn read_archive<R: Read + Seek>(
         }
         archive::Event::File { path, size, reader } => {
             let name = path.rsplit(['/', '\\', '!']).next().unwrap_or(path).to_string();
-            let (mut s, h) = analyze(path.to_string(), &name, reader, None, 0, rules, None);
+            let ctx = stream::Context { progress: None, streams: Some(streams) };
+            let (mut s, h) = analyze(path.to_string(), &name, reader, None, 0, rules, ctx);
             if let (Some(n), true) = (size, s.error.is_none()) {
                 s.bytes = s.bytes.max(n);
             }
@@ -331,10 +336,9 @@ fn analyze<R: Read>(
     kind: Option<LogKind>,
     idx: usize,
     rules: &RuleSet,
-    progress: Option<stream::Progress<'_>>,
+    ctx: stream::Context<'_>,
 ) -> (Source, Vec<Hit>) {
-    let result =
-        catch_unwind(AssertUnwindSafe(|| analyze_inner(path.clone(), name, reader, kind, idx, rules, progress)));
+    let result = catch_unwind(AssertUnwindSafe(|| analyze_inner(path.clone(), name, reader, kind, idx, rules, ctx)));
     match result {
         Ok(r) => r,
         Err(p) => {
@@ -353,7 +357,7 @@ fn analyze_inner<R: Read>(
     kind: Option<LogKind>,
     idx: usize,
     rules: &RuleSet,
-    progress: Option<stream::Progress<'_>>,
+    ctx: stream::Context<'_>,
 ) -> (Source, Vec<Hit>) {
     let mut head = Vec::with_capacity(classify::SNIFF_BYTES);
     if let Err(e) = (&mut reader).take(classify::SNIFF_BYTES as u64).read_to_end(&mut head) {
@@ -381,7 +385,7 @@ fn analyze_inner<R: Read>(
             s.bytes += drain(&mut reader);
         }
         k if k.is_panther() => {
-            match stream::stream_panther(&mut reader, &head[bom..], encoding, k, rules, idx, rules.reads(k), progress) {
+            match stream::stream_panther(&mut reader, &head[bom..], encoding, k, rules, idx, rules.reads(k), ctx) {
                 Ok(out) => {
                     s.bytes += out.bytes;
                     s.records = out.records;
@@ -407,7 +411,7 @@ fn analyze_inner<R: Read>(
                 s.error = Some(format!("larger than {} MiB: too large to parse as {kind}", limit >> 20));
                 return (s, hits);
             }
-            if let Some(p) = progress {
+            if let Some(p) = ctx.progress {
                 p(s.bytes);
             }
             let decoded = decode::decode(&bytes);
