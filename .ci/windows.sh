@@ -88,7 +88,7 @@ mkfifo "$tmp/fifo"
 # shellcheck disable=SC2094 # opening the FIFO twice is the point
 exec 3<>"$tmp/fifo" 4>"$tmp/fifo"
 exec 3<&-
-for args in "explain 0x80070003" "rules list"; do
+for args in "explain 0x80070003" "explain 0x80070003 --format json" "rules list"; do
     set +e
     # shellcheck disable=SC2086 # word splitting of $args is wanted
     wine "$exe" $args >&4 2>"$tmp/err"

@@ -4,7 +4,7 @@
 # anchor literals the embedded rules use, on the same files, page cache warm.
 # Prints one table; figures come from this run only.
 #
-#   bench/run.sh            # 256 MiB, 1 GiB, 4 GiB, a 16 x 128 MiB folder, a 5 MB bundle
+#   bench/run.sh            # 256 MiB, 1 GiB, 4 GiB, a 16 x 128 MiB folder, a 5 MB bundle, 200 of them
 #   BENCH_QUICK=1 bench/run.sh   # 64 MiB and 256 MiB only (a smoke run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,6 +78,15 @@ if [ -z "${BENCH_QUICK:-}" ]; then
     read -r st st_rss < <(measure "$sd" diagnose --quiet --format json "$small")
     printf '\n| 5 MB bundle | wall (ms) | RSS (MiB) |\n|---|---:|---:|\n'
     awk -v t="$st" -v r="$st_rss" 'BEGIN{ printf "| CBS+DISM+setupact | %.0f | %.0f |\n", t*1000, r/1024 }'
+
+    # A fleet share: 200 such bundles (hard links), one ndjson line each.
+    fleet="$data/fleet200"
+    mkdir -p "$fleet"
+    for i in $(seq 1 200); do [ -d "$fleet/pc$i" ] || cp -al "$small" "$fleet/pc$i"; done
+    read -r ft ft_rss < <(measure "$sd" diagnose --quiet --format ndjson "$fleet"/pc*)
+    lines=$("$sd" diagnose --quiet --format ndjson "$fleet"/pc* | wc -l || true)
+    printf '\n| fleet share | bundles | wall (s) | bundles/s | RSS (MiB) |\n|---|---:|---:|---:|---:|\n'
+    awk -v t="$ft" -v r="$ft_rss" -v n="$lines" 'BEGIN{ printf "| 200 x 5 MB, --format ndjson | %d | %.2f | %.0f | %.0f |\n", n, t, n/t, r/1024 }'
 fi
 echo
 echo "targets: ratio <= 1.5x rg; RSS <= 64 MiB at 1 GiB and 4 GiB; linear in size; 16-file folder >= 1.7x with 2 threads; 5 MB bundle < 50 ms"

@@ -108,6 +108,8 @@ enum Format {
     /// A support request in Markdown.
     Md,
     Html,
+    /// One compact JSON report per line, one line per PATH, each PATH its own machine (fleets).
+    Ndjson,
 }
 
 #[derive(clap::Args)]
@@ -196,8 +198,9 @@ fn run(cli: Cli) -> Result<u8> {
             let mut out = std::io::stdout().lock();
             match format {
                 ExplainFormat::Json => {
-                    serde_json::to_writer_pretty(&mut out, &ex)?;
-                    writeln!(out)?;
+                    let mut json = serde_json::to_vec_pretty(&ex)?;
+                    json.push(b'\n');
+                    out.write_all(&json)?;
                 }
                 ExplainFormat::Text => explain::print_text(&mut out, &ex)?,
             }
@@ -256,6 +259,9 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
         refuse_overwriting_inputs(out, &args.paths)?;
     }
     let rules = load_rules(args.rules.as_deref())?;
+    if args.format == Format::Ndjson && !args.paths.is_empty() {
+        return run_each(&args, &rules);
+    }
     let bar = if args.quiet { None } else { progress::Bar::new() };
     let opts = DiagnoseOptions {
         separate_inputs: args.separate,
@@ -278,6 +284,13 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
             serde_json::to_writer_pretty(&mut buf, &report)?;
             buf.push(b'\n');
         }
+        Format::Ndjson => {
+            // Only the live machine comes here (PATHs go to `run_each`).
+            let mut report = report.clone();
+            report.input = Some(display_live());
+            serde_json::to_writer(&mut buf, &report)?;
+            buf.push(b'\n');
+        }
         Format::Md => print::md::write(&mut buf, &report)?,
         Format::Html => print::html::write(&mut buf, &report)?,
         Format::Text => {
@@ -293,13 +306,74 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
         }
     }
     write_output(args.output.as_deref(), &buf)?;
-    if !report.any_source_read() {
+    if !report.diagnosed() {
         if !args.quiet {
-            eprintln!("servicing-doctor: nothing could be read from the given paths");
+            eprintln!("servicing-doctor: {}", nothing_diagnosed(&report));
         }
         return Ok(2);
     }
     Ok(if report.has_errors() { 1 } else { 0 })
+}
+
+/// `--format ndjson`: each PATH its own machine, one report line each,
+/// written as they complete, in PATH order.
+fn run_each(args: &DiagnoseArgs, rules: &RuleSet) -> Result<u8> {
+    let bar = if args.quiet { None } else { progress::Bar::inputs() };
+    let opts = DiagnoseOptions {
+        threads: args.threads,
+        progress: bar.as_ref().map(progress::Bar::callback),
+        ..DiagnoseOptions::default()
+    };
+    let mut file = args.output.as_deref().map(OutputFile::create).transpose()?;
+    let mut stdout = std::io::stdout().lock();
+    let out: &mut dyn Write = match &mut file {
+        Some(f) => f,
+        None => &mut stdout,
+    };
+    let (mut any_read, mut any_error) = (false, false);
+    let mut failed: Option<anyhow::Error> = None;
+    servicing_doctor::diagnose_each(&args.paths, rules, &opts, |report| {
+        any_read |= report.diagnosed();
+        any_error |= report.has_errors();
+        if !args.quiet {
+            for s in report.sources.iter().filter(|s| s.error.is_some()) {
+                eprintln!("servicing-doctor: {}: {}", s.path, s.error.as_deref().unwrap_or_default());
+            }
+        }
+        let written = serde_json::to_vec(&report).map_err(anyhow::Error::from).and_then(|mut line| {
+            line.push(b'\n');
+            out.write_all(&line)?;
+            // Lines reach a pipe as they come; a file is flushed at the end.
+            if args.output.is_none() {
+                out.flush()?;
+            }
+            Ok(())
+        });
+        match written {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish();
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    out.flush()?;
+    if let Some(f) = file {
+        f.commit()?;
+    }
+    if !any_read {
+        if !args.quiet {
+            eprintln!("servicing-doctor: no servicing log could be read from any of the given paths");
+        }
+        return Ok(2);
+    }
+    Ok(if any_error { 1 } else { 0 })
 }
 
 fn run_plan(args: PlanArgs) -> Result<u8> {
@@ -312,8 +386,11 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
     let rules = load_rules(args.rules.as_deref())?;
     let opts = DiagnoseOptions { separate_inputs: args.separate, ..DiagnoseOptions::default() };
     let report = diagnose_paths_or_live(&args.paths, &rules, &opts)?;
-    if !report.any_source_read() {
-        bail!("nothing could be read from the given paths");
+    for s in report.sources.iter().filter(|s| s.error.is_some()) {
+        eprintln!("servicing-doctor: {}: {}", s.path, s.error.as_deref().unwrap_or_default());
+    }
+    if !report.diagnosed() {
+        bail!("{}; no plan written", nothing_diagnosed(&report));
     }
     let plan_opts = PlanOptions { ssu: args.ssu.as_deref().map(inspect_ssu), stamp: args.stamp.then(now_utc) };
     let script = match plan::powershell(&report, &plan_opts) {
@@ -346,8 +423,9 @@ fn run_inspect(path: &Path, format: ExplainFormat) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match format {
         ExplainFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &ins)?;
-            writeln!(out)?;
+            let mut json = serde_json::to_vec_pretty(&ins)?;
+            json.push(b'\n');
+            out.write_all(&json)?;
         }
         ExplainFormat::Text => {
             writeln!(out, "{} ({}), {} member(s)", print::inert(&ins.path), ins.kind, ins.members.len())?;
@@ -391,10 +469,28 @@ fn diagnose_paths_or_live(
     })
 }
 
+/// Why a run diagnosed nothing, naming what was given.
+fn nothing_diagnosed(report: &servicing_doctor::Report) -> String {
+    let unknown = report.sources.iter().filter(|s| s.error.is_none() && !s.kind.is_log()).count();
+    let failed = report.sources.iter().filter(|s| s.error.is_some()).count();
+    match (report.sources.len(), unknown, failed) {
+        (0, _, _) => "no file found in the given paths".into(),
+        (_, 0, _) => "no servicing log could be read from the given paths".into(),
+        (_, n, _) => format!(
+            "no servicing log found in the given paths: {n} file(s) read, none of them a log servicing-doctor knows{}",
+            if failed > 0 { format!(", {failed} unreadable") } else { String::new() }
+        ),
+    }
+}
+
 /// Write to `--output`, or to standard output.
 fn write_output(output: Option<&Path>, bytes: &[u8]) -> Result<()> {
     match output {
-        Some(path) => std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            let mut file = OutputFile::create(path)?;
+            file.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+            file.commit()?;
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(bytes)?;
@@ -402,6 +498,49 @@ fn write_output(output: Option<&Path>, bytes: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// An `--output` file, written under a temporary name beside it and then
+/// renamed into place: an existing name that is a link (symbolic or hard)
+/// to a log is replaced, never written through, and a run that fails
+/// leaves no half-written report.
+struct OutputFile {
+    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+    path: PathBuf,
+}
+
+impl OutputFile {
+    fn create(path: &Path) -> Result<OutputFile> {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".servicing-doctor-");
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let tmp = builder.tempfile_in(dir).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(OutputFile { tmp: std::io::BufWriter::new(tmp), path: path.to_path_buf() })
+    }
+
+    fn commit(self) -> Result<()> {
+        let tmp = self
+            .tmp
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        tmp.persist(&self.path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
 }
 
 /// What the given .msu holds, for the plan's fit check.
@@ -444,6 +583,11 @@ fn now_utc() -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// How the live machine is named as an input.
+fn display_live() -> String {
+    system_drive().display().to_string()
+}
+
 /// `%SystemDrive%\\` of the running system (Windows only is asked).
 fn system_drive() -> PathBuf {
     let drive = std::env::var_os("SystemDrive").unwrap_or_else(|| "C:".into());
@@ -458,13 +602,19 @@ fn refuse_overwriting_inputs(out: &Path, inputs: &[PathBuf]) -> Result<()> {
     let Ok(dir) = parent.canonicalize() else {
         bail!("cannot write {}: its folder does not exist", out.display());
     };
-    let target = dir.join(out.file_name().unwrap_or_default());
+    // The name itself, and what it links to when it is a symbolic link.
+    let mut targets = vec![dir.join(out.file_name().unwrap_or_default())];
+    targets.extend(out.canonicalize().ok());
     for input in inputs {
         let Ok(inp) = input.canonicalize() else {
             continue;
         };
-        if target == inp || (inp.is_dir() && target.starts_with(&inp)) {
-            bail!("refusing to write the report to {}: it is (inside) the input {}", out.display(), input.display());
+        if targets.iter().any(|t| *t == inp || (inp.is_dir() && t.starts_with(&inp))) {
+            bail!(
+                "refusing to write to {}: it is (inside, or links into) the input {}",
+                out.display(),
+                input.display()
+            );
         }
     }
     Ok(())

@@ -13,16 +13,22 @@ pub struct Bar {
 }
 
 impl Bar {
-    /// `None` when standard error is not a terminal.
+    /// Counts bytes read. `None` when standard error is not a terminal.
     pub fn new() -> Option<Bar> {
+        Bar::with_template("{spinner} reading logs {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+    }
+
+    /// Counts whole inputs (one per machine).
+    pub fn inputs() -> Option<Bar> {
+        Bar::with_template("{spinner} diagnosed {pos}/{len} inputs ({per_sec}, {eta})")
+    }
+
+    fn with_template(template: &str) -> Option<Bar> {
         if !std::io::stderr().is_terminal() {
             return None;
         }
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} reading logs {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
+        bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
         Some(Bar { bar, start: Instant::now() })
     }
 

@@ -347,3 +347,133 @@ fn two_copies_of_one_log_are_two_incidents() {
         assert_eq!(paths.len(), 1, "evidence stays in its own copy: {paths:?}");
     }
 }
+
+/// `--format ndjson`: one line per PATH, in PATH order, each its own machine.
+fn ndjson(args: &[&std::ffi::OsStr]) -> (i32, Vec<Value>, String) {
+    let out = bin().args(["diagnose", "--format", "ndjson"]).args(args).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.is_empty() || stdout.ends_with('\n'), "{stdout}");
+    let lines = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    (out.status.code().unwrap_or(-1), lines, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn ndjson_gives_one_report_per_machine_in_path_order() {
+    let ex = examples();
+    let (a, b, healthy) = (ex.join("wu-driver-rollback"), ex.join("upgrade-process-drivers"), ex.join("healthy"));
+    let missing = ex.join("no-such-bundle");
+    let (code, lines, stderr) = ndjson(&[b.as_os_str(), missing.as_os_str(), healthy.as_os_str(), a.as_os_str()]);
+    assert_eq!(code, 1, "{stderr}");
+    let inputs: Vec<&str> = lines.iter().map(|l| l["input"].as_str().unwrap()).collect();
+    let want: Vec<String> = [&b, &missing, &healthy, &a].iter().map(|p| p.display().to_string()).collect();
+    assert_eq!(inputs, want);
+    let rules = |l: &Value| -> Vec<String> {
+        l["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(rules(&lines[0]), [RULE_B]);
+    assert_eq!(lines[1]["sources"][0]["error"], "no such file or folder");
+    assert!(stderr.contains("no-such-bundle"), "{stderr}");
+    assert!(rules(&lines[2]).is_empty());
+    assert_eq!(rules(&lines[3]), [RULE_A]);
+    for l in &lines {
+        assert_eq!(l["schema"], "servicing-doctor/report/v1");
+        // Each line is the report `diagnose --format json` gives for that PATH alone.
+        let path = std::path::PathBuf::from(l["input"].as_str().unwrap());
+        let mut alone = diagnose(&[&path]).json;
+        alone.as_object_mut().unwrap().insert("input".into(), l["input"].clone());
+        assert_eq!(l, &alone);
+    }
+}
+
+#[test]
+fn ndjson_never_joins_evidence_across_paths() {
+    let w = examples().join("upgrade-process-drivers/Windows/Logs");
+    let (dism, cbs) = (w.join("DISM/dism.log"), w.join("CBS/CBS.log"));
+    let (code, lines, _) = ndjson(&[dism.as_os_str(), cbs.as_os_str()]);
+    assert_eq!(code, 0);
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| l["findings"].as_array().unwrap().is_empty()));
+}
+
+#[test]
+fn ndjson_exit_codes_and_output_file() {
+    let d = tree(&[("pc1/CBS.log", SEED_CBS), ("pc2/CBS.log", "2024-01-01 00:00:00, Info CBS fine\n")]);
+    let (code, lines, stderr) = ndjson(&[d.path().join("nothing").as_os_str(), d.path().join("also-not").as_os_str()]);
+    assert_eq!((code, lines.len()), (2, 2), "nothing readable: {stderr}");
+    assert!(stderr.contains("no servicing log could be read"), "{stderr}");
+    let (code, lines, _) = ndjson(&[d.path().join("pc2").as_os_str()]);
+    assert_eq!((code, lines.len()), (0, 1));
+
+    let report = d.path().join("fleet.ndjson");
+    let out = bin()
+        .args(["diagnose", "-f", "ndjson", "-q", "-o"])
+        .arg(&report)
+        .arg(d.path().join("pc1"))
+        .arg(d.path().join("pc2"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+    let text = std::fs::read_to_string(&report).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["findings"][0]["rule"], RULE_A);
+    let out = bin().args(["diagnose", "-f", "ndjson", "-o"]).arg(d.path().join("pc1/CBS.log")).arg(d.path()).output();
+    assert_eq!(out.unwrap().status.code(), Some(2), "never over an input");
+    assert_eq!(std::fs::read_to_string(d.path().join("pc1/CBS.log")).unwrap(), SEED_CBS);
+}
+
+#[test]
+fn output_through_a_link_never_touches_the_log() {
+    let d = tree(&[("logs/CBS.log", SEED_CBS)]);
+    let log = d.path().join("logs/CBS.log");
+    // A hard link elsewhere to a log: the name is replaced, the log kept.
+    let hard = d.path().join("hard.txt");
+    std::fs::hard_link(&log, &hard).unwrap();
+    let out = bin().args(["diagnose", "-f", "json", "-o"]).arg(&hard).arg(d.path().join("logs")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), SEED_CBS);
+    let j: Value = serde_json::from_slice(&std::fs::read(&hard).unwrap()).unwrap();
+    assert_eq!(j["findings"][0]["rule"], RULE_A);
+    // A symbolic link into the evidence is refused, for reports and plans.
+    #[cfg(unix)]
+    {
+        let soft = d.path().join("soft.txt");
+        std::os::unix::fs::symlink(&log, &soft).unwrap();
+        for cmd in ["diagnose", "plan"] {
+            let out = bin().args([cmd, "-o"]).arg(&soft).arg(d.path().join("logs")).output().unwrap();
+            assert_eq!(out.status.code(), Some(2), "{cmd}");
+            assert!(String::from_utf8_lossy(&out.stderr).contains("links into"), "{cmd}");
+        }
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), SEED_CBS);
+    }
+    // Nothing left behind beside the output.
+    let names: Vec<String> =
+        std::fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.starts_with(".servicing-doctor-")), "{names:?}");
+}
+
+#[test]
+fn no_log_at_all_exits_2_and_says_so() {
+    let mut files: Vec<(String, String)> = vec![("readme.txt".into(), "not a log\n".into())];
+    files.extend((0..30).map(|i| (format!("data/file{i}.bin"), format!("{i}\n"))));
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let d = tree(&refs);
+    let out = bin().arg("diagnose").arg(d.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("Nothing diagnosed"), "{stdout}");
+    assert!(stderr.contains("31 file(s) read, none of them a log"), "{stderr}");
+    // Many files that are not logs are counted, not listed.
+    assert!(stdout.contains("31 files that are not logs"), "{stdout}");
+    assert!(!stdout.contains("file7.bin"), "{stdout}");
+    let j = diagnose(&[d.path()]);
+    assert_eq!((j.code, j.json["sources"].as_array().unwrap().len()), (2, 31), "JSON still lists them");
+    // An empty folder, and `plan` on a missing path (named).
+    let empty = tempfile::tempdir().unwrap();
+    assert_eq!(bin().arg("diagnose").arg(empty.path()).output().unwrap().status.code(), Some(2));
+    let out = bin().args(["plan", "/definitely/not/here"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/definitely/not/here: no such file"), "{err}");
+}

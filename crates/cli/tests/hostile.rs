@@ -240,3 +240,41 @@ fn hostile_rule_files_fail_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
 }
+
+/// Output into a pipe nobody reads: exit 0, nothing on standard error.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let zip = tempfile::tempdir().unwrap();
+    let bundle = zip.path().join("b.zip");
+    let mut w = zip::ZipWriter::new(std::fs::File::create(&bundle).unwrap());
+    for i in 0..2000 {
+        w.start_file(format!("f{i}.txt"), zip::write::SimpleFileOptions::default()).unwrap();
+    }
+    w.finish().unwrap();
+    let ex = examples();
+    let cases: Vec<Vec<std::ffi::OsString>> = vec![
+        vec!["explain".into(), "0x80070003".into(), "--format".into(), "json".into()],
+        vec!["inspect".into(), bundle.clone().into(), "--format".into(), "json".into()],
+        vec!["inspect".into(), bundle.into()],
+        vec![
+            "diagnose".into(),
+            "--format".into(),
+            "ndjson".into(),
+            ex.join("healthy").into(),
+            ex.join("healthy").into(),
+        ],
+        vec!["rules".into(), "list".into()],
+    ];
+    for args in cases {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_servicing-doctor"))
+            .args(&args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

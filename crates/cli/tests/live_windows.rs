@@ -145,4 +145,15 @@ fn diagnose_without_path_reads_the_live_registry() {
     assert_eq!(status("servicing-stack-registered"), "pass");
     assert_eq!(system["os_edition"], "Professional", "{system:#}");
     assert!(system["os_build"].as_str().is_some_and(|b| b.ends_with(".4717")), "{system:#}");
+
+    // `--format ndjson` with no PATH: one line for the live machine, the same report.
+    let out = Command::new(env!("CARGO_BIN_EXE_servicing-doctor"))
+        .args(["diagnose", "--format", "ndjson", "--quiet"])
+        .output()
+        .expect("binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let line: Value = serde_json::from_str(stdout.trim_end()).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    assert!(line["input"].as_str().is_some_and(|i| i.ends_with('\\')), "{line:#}");
+    assert_eq!(line["system"], json["system"]);
 }

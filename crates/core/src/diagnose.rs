@@ -73,7 +73,13 @@ pub fn diagnose(inputs: &[PathBuf], rules: &RuleSet, opts: &DiagnoseOptions) -> 
     if inputs.is_empty() {
         return Err(DiagnoseError::NoInput);
     }
-    let group = |input: usize| if opts.separate_inputs { input } else { 0 };
+    run(input_slots(inputs, opts.separate_inputs), rules, opts)
+}
+
+/// What to read for the given inputs; with `separate`, each input is its
+/// own correlation group (machine).
+fn input_slots(inputs: &[PathBuf], separate: bool) -> Vec<Slot> {
+    let group = |input: usize| if separate { input } else { 0 };
     let mut slots = Vec::new();
     for found in sources::discover(inputs) {
         match found {
@@ -82,7 +88,52 @@ pub fn diagnose(inputs: &[PathBuf], rules: &RuleSet, opts: &DiagnoseOptions) -> 
             Found::Root { root, input } => root_slots(&root, false, group(input), &mut slots),
         }
     }
-    run(slots, rules, opts)
+    slots
+}
+
+/// Diagnose each input as its own machine: one report per input, with
+/// `input` set, handed to `emit` in input order. Inputs run in parallel on
+/// one pool, a window of a few at a time, so a fleet share of thousands of
+/// bundles streams out with flat memory. `emit` returns false to stop (the
+/// output went away). `opts.progress` counts inputs, not bytes.
+pub fn diagnose_each(
+    inputs: &[PathBuf],
+    rules: &RuleSet,
+    opts: &DiagnoseOptions,
+    mut emit: impl FnMut(Report) -> bool,
+) -> Result<(), DiagnoseError> {
+    if inputs.is_empty() {
+        return Err(DiagnoseError::NoInput);
+    }
+    let pool = pool(opts)?;
+    // Per-input runs report no bytes: the bar counts whole inputs.
+    let quiet = DiagnoseOptions { progress: None, ..opts.clone() };
+    let streams = stream::Streams::default();
+    let window = 2 * pool.current_num_threads().max(1);
+    let mut done = 0u64;
+    for batch in inputs.chunks(window) {
+        let reports: Vec<Report> = pool.install(|| {
+            batch
+                .par_iter()
+                .map(|input| {
+                    let slots = input_slots(std::slice::from_ref(input), false);
+                    let mut report = run_in_pool(slots, rules, &quiet, &streams);
+                    report.input = Some(display(input));
+                    report
+                })
+                .collect()
+        });
+        for report in reports {
+            done += 1;
+            if let Some(p) = &opts.progress {
+                (p.0)(done, inputs.len() as u64);
+            }
+            if !emit(report) {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Diagnose the running system: its `%SystemDrive%` as a Windows root and
@@ -122,15 +173,20 @@ pub fn diagnose_buffers(buffers: &[(String, Option<LogKind>, Vec<u8>)], rules: &
     report
 }
 
-fn run(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions) -> Result<Report, DiagnoseError> {
-    let pool = rayon::ThreadPoolBuilder::new()
+fn pool(opts: &DiagnoseOptions) -> Result<rayon::ThreadPool, DiagnoseError> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
         .build()
-        .map_err(|e| DiagnoseError::Threads(e.to_string()))?;
-    pool.install(|| Ok(run_in_pool(slots, rules, opts)))
+        .map_err(|e| DiagnoseError::Threads(e.to_string()))
 }
 
-fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions) -> Report {
+fn run(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions) -> Result<Report, DiagnoseError> {
+    let streams = stream::Streams::default();
+    pool(opts)?.install(|| Ok(run_in_pool(slots, rules, opts, &streams)))
+}
+
+/// `streams` is shared by every run on the same pool.
+fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, streams: &stream::Streams) -> Report {
     // Sources are numbered in slot order; a root's checks add no listed
     // source of their own until the end.
     let total: u64 = slots
@@ -141,7 +197,6 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions) -> Rep
         })
         .sum();
     let done = AtomicU64::new(0);
-    let streams = stream::Streams::default();
     let tick = |delta: u64| {
         if let Some(p) = &opts.progress {
             let now = done.fetch_add(delta, Ordering::Relaxed) + delta;
@@ -159,7 +214,7 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions) -> Rep
     let read: Vec<Vec<(Source, Vec<Hit>)>> = files
         .par_iter()
         .map(|&(_, path, role)| {
-            let mut out = read_file(path, rules, opts, &tick, &streams);
+            let mut out = read_file(path, rules, opts, &tick, streams);
             for (s, _) in &mut out {
                 s.role = role.map(Role::as_str);
             }
@@ -461,5 +516,41 @@ mod tests {
         assert!(one.contains("wu-0x80070003-driver-files-missing"));
         assert_eq!(one, json(2));
         assert_eq!(one, json(4));
+    }
+
+    #[test]
+    fn each_input_is_its_own_machine_whatever_the_threads() {
+        let rules = RuleSet::embedded().unwrap();
+        let ex = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let mut inputs: Vec<PathBuf> = std::fs::read_dir(&ex).unwrap().map(|e| e.unwrap().path()).collect();
+        inputs.sort();
+        // More inputs than one window, repeated, so order is really tested.
+        let inputs: Vec<PathBuf> = inputs.iter().cycle().take(inputs.len() * 5).cloned().collect();
+        let each = |threads| {
+            let opts = DiagnoseOptions { threads: Some(threads), ..Default::default() };
+            let mut lines = Vec::new();
+            diagnose_each(&inputs, &rules, &opts, |r| {
+                lines.push(serde_json::to_string(&r).unwrap());
+                true
+            })
+            .unwrap();
+            lines
+        };
+        let one = each(1);
+        assert_eq!(one, each(3));
+        assert_eq!(one.len(), inputs.len());
+        for (line, input) in one.iter().zip(&inputs) {
+            let mut alone = diagnose(std::slice::from_ref(input), &rules, &DiagnoseOptions::default()).unwrap();
+            alone.input = Some(display(input));
+            assert_eq!(line, &serde_json::to_string(&alone).unwrap());
+        }
+        // `emit` returning false stops the run.
+        let mut seen = 0;
+        diagnose_each(&inputs, &rules, &DiagnoseOptions::default(), |_| {
+            seen += 1;
+            seen < 2
+        })
+        .unwrap();
+        assert_eq!(seen, 2);
     }
 }

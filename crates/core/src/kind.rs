@@ -88,6 +88,11 @@ impl LogKind {
         !matches!(self, LogKind::Archive | LogKind::Hive | LogKind::Winsxs | LogKind::Unknown)
     }
 
+    /// Kinds that are logs (not archives, system checks, or unknown files).
+    pub fn is_log(self) -> bool {
+        self.readable_by_rules() && self != LogKind::Check
+    }
+
     /// Kinds written in the shared CBS/DISM/Panther line grammar.
     pub fn is_panther(self) -> bool {
         matches!(

@@ -18,7 +18,7 @@ pub mod rules;
 pub mod sources;
 pub mod stream;
 
-pub use diagnose::{diagnose, diagnose_live, DiagnoseOptions};
+pub use diagnose::{diagnose, diagnose_each, diagnose_live, DiagnoseOptions};
 pub use kind::LogKind;
 pub use report::Report;
 

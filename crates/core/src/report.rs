@@ -13,6 +13,10 @@ pub const SCHEMA: &str = "servicing-doctor/report/v1";
 pub struct Report {
     pub schema: &'static str,
     pub version: &'static str,
+    /// The input PATH this report covers, when each PATH is diagnosed as
+    /// its own machine (`diagnose_each`, `--format ndjson`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
     pub sources: Vec<Source>,
     pub findings: Vec<Finding>,
     pub checks: Vec<Check>,
@@ -24,6 +28,7 @@ impl Report {
         Report {
             schema: SCHEMA,
             version: crate::VERSION,
+            input: None,
             sources: Vec::new(),
             findings: Vec::new(),
             checks: Vec::new(),
@@ -39,6 +44,17 @@ impl Report {
     /// True when at least one source was read.
     pub fn any_source_read(&self) -> bool {
         self.sources.iter().any(|s| s.error.is_none())
+    }
+
+    /// Logs read without error (archives, checks and unknown files aside).
+    pub fn logs_read(&self) -> usize {
+        self.sources.iter().filter(|s| s.error.is_none() && s.kind.is_log()).count()
+    }
+
+    /// True when something was diagnosed: a log was read, or a Windows
+    /// installation checked. Otherwise the run could do nothing (exit 2).
+    pub fn diagnosed(&self) -> bool {
+        self.logs_read() > 0 || !self.checks.is_empty()
     }
 }
 

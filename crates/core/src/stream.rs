@@ -1,6 +1,8 @@
 //! Reading a large log as a stream: line-aligned chunks, decoded and
-//! scanned in parallel, merged in order. Memory stays bounded by the chunk
-//! size times the batch; results are the same whatever the thread count.
+//! scanned in parallel, merged in order. A stream holds at most two batches
+//! of chunks, and the streams of one run share the pool's threads between
+//! their batches, so memory stays in proportion to the thread count;
+//! results are the same whatever the thread count.
 
 use crate::decode::{self, Encoding};
 use crate::kind::LogKind;
@@ -33,10 +35,12 @@ pub struct Context<'a> {
 ///
 /// While they occupy every thread, each stream reads and scans its chunks
 /// one at a time on its own thread: the chunk just read is still in that
-/// core's cache, and no thread waits on another (a waiting rayon thread
-/// steals work, which here means starting yet another file). With threads
-/// to spare (one huge file, or the last file of a folder) a stream reads
-/// ahead while the pool scans the chunks already read.
+/// core's cache, and no thread waits on another. With threads to spare
+/// (one huge file, or the last file of a folder) a stream reads ahead, two
+/// chunks per spare thread, while the pool scans the chunks already read.
+/// A stream waiting for its scans does not count: its thread may take up
+/// another file meanwhile (rayon steals work while it waits), and that file
+/// must see the thread as its own.
 #[derive(Debug, Default)]
 pub struct Streams {
     active: AtomicUsize,
@@ -48,13 +52,15 @@ impl Streams {
         Entered(self)
     }
 
-    /// Whether the running streams leave no thread idle.
-    fn pool_full(&self) -> bool {
-        self.active.load(Ordering::Relaxed) >= rayon::current_num_threads()
+    /// Threads this stream may use: its own and the idle ones.
+    fn threads_free(&self) -> usize {
+        let active = self.active.load(Ordering::Relaxed).max(1);
+        rayon::current_num_threads().saturating_sub(active) + 1
     }
 }
 
-/// Leaves the count when the stream ends, panics included.
+/// Leaves the count when the stream ends (panics included), or for as long
+/// as it waits.
 struct Entered<'a>(&'a Streams);
 
 impl Drop for Entered<'_> {
@@ -255,9 +261,9 @@ pub fn stream_panther<R: Read>(
     let mut prev: Option<Entry> = None;
     let mut cp1252 = 0usize;
     let mut dropped: std::collections::BTreeMap<(usize, usize), usize> = std::collections::BTreeMap::new();
-    let _entered = ctx.streams.map(Streams::enter);
-    let pool_full = || ctx.streams.is_some_and(Streams::pool_full);
-    let read_ahead = 2 * rayon::current_num_threads().max(1);
+    let mut entered = ctx.streams.map(Streams::enter);
+    // Without a run to share with, a stream has the whole pool.
+    let threads_free = || ctx.streams.map_or(rayon::current_num_threads().max(1), Streams::threads_free);
     let read_batch = |chunker: &mut Chunker<R>, n: usize| -> io::Result<Vec<Vec<u8>>> {
         let mut batch = Vec::with_capacity(n);
         while batch.len() < n {
@@ -268,11 +274,13 @@ pub fn stream_panther<R: Read>(
         }
         Ok(batch)
     };
-    let mut batch = read_batch(&mut chunker, if pool_full() { 1 } else { read_ahead })?;
+    let first = threads_free();
+    let mut batch = read_batch(&mut chunker, if first > 1 { 2 * first } else { 1 })?;
     while !batch.is_empty() {
         let mut results: Vec<ChunkOut> = Vec::new();
         let mut next = Ok(Vec::new());
-        if pool_full() {
+        let free = threads_free();
+        if free <= 1 {
             results = batch.iter().map(|c| do_chunk(rules, kind, c, source, scan)).collect();
             next = read_batch(&mut chunker, 1);
         } else {
@@ -281,8 +289,11 @@ pub fn stream_panther<R: Read>(
             rayon::in_place_scope(|s| {
                 let (batch, results) = (&batch, &mut results);
                 s.spawn(move |_| *results = batch.par_iter().map(|c| do_chunk(rules, kind, c, source, scan)).collect());
-                next = read_batch(&mut chunker, read_ahead);
+                next = read_batch(&mut chunker, 2 * free);
+                // Waiting for the scans from here on: not running.
+                entered = None;
             });
+            entered = ctx.streams.map(Streams::enter);
         }
         for mut r in results {
             resolve(rules, kind, &r.pending, prev.as_ref(), line_base, source, &mut out.hits);
@@ -396,11 +407,45 @@ mod tests {
         assert_eq!(want.len(), 3, "{want:?}");
         assert_eq!(want[0].2.as_deref(), Some("2024-03-12T06:41:05"), "continuation hit takes its entry's time");
         let entries = count_entries(&t);
-        // Alone (reading ahead), and in a pool other streams fill (inline).
+        // Inline (one thread, or other streams fill the pool), and reading
+        // ahead (threads to spare).
         for (threads, others) in [(1, 0), (2, 0), (3, 0), (2, 1), (3, 5)] {
             let (got, records) = streamed(&t, threads, others);
             assert_eq!(got, want, "{threads} thread(s), {others} other stream(s)");
             assert_eq!(records, entries);
+        }
+    }
+
+    #[test]
+    fn switching_between_inline_and_read_ahead_mid_stream_changes_nothing() {
+        let t = big_log();
+        let want = whole(&t);
+        let rules = rules();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        for start_full in [false, true] {
+            let streams = Streams::default();
+            let others = std::sync::Mutex::new(Vec::new());
+            if start_full {
+                others.lock().unwrap().extend((0..3).map(|_| streams.enter()));
+            }
+            // After every batch, other streams come (the pool fills) or go.
+            let flip = |_bytes: u64| {
+                let mut o = others.lock().unwrap();
+                if o.is_empty() {
+                    o.extend((0..3).map(|_| streams.enter()));
+                } else {
+                    o.clear();
+                }
+            };
+            let ctx = Context { progress: Some(&flip), streams: Some(&streams) };
+            let out = pool
+                .install(|| stream_panther(t.as_bytes(), &[], Encoding::Utf8, LogKind::Cbs, &rules, 0, true, ctx))
+                .unwrap();
+            let got: Vec<_> = out.hits.iter().map(|h| (h.line, h.signal, h.time.map(|t| t.to_string()))).collect();
+            assert_eq!(got, want, "starting with the pool full: {start_full}");
+            assert_eq!(out.records, count_entries(&t));
+            others.lock().unwrap().clear();
+            assert_eq!(streams.active.load(Ordering::Relaxed), 0);
         }
     }
 

@@ -32,7 +32,9 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
         "<style>body{{font-family:sans-serif;max-width:70em;margin:auto}}pre{{background:#f4f4f4;padding:.5em;overflow-x:auto}}.error{{color:#b00}}.warning{{color:#a60}}td,th{{text-align:left;padding:.2em .6em;vertical-align:top}}</style>"
     )?;
     writeln!(out, "</head><body>")?;
-    if report.findings.is_empty() {
+    if !report.diagnosed() {
+        writeln!(out, "<h1>Nothing diagnosed: no servicing log could be read</h1>")?;
+    } else if report.findings.is_empty() {
         writeln!(out, "<h1>No servicing failure found</h1>")?;
     }
     for f in &report.findings {

@@ -56,6 +56,11 @@ fn block(out: &mut impl Write, lines: &[String]) -> io::Result<()> {
 pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
     let top = report.findings.iter().find(|f| f.severity == Severity::Error).or(report.findings.first());
     match top {
+        None if !report.diagnosed() => {
+            writeln!(out, "# Servicing diagnosis: nothing diagnosed")?;
+            writeln!(out)?;
+            writeln!(out, "servicing-doctor could not read any servicing log from what it was given (see Sources).")?;
+        }
         None => {
             writeln!(out, "# Servicing diagnosis: no failure found")?;
             writeln!(out)?;

@@ -5,6 +5,7 @@ use super::inert;
 use anstyle::{AnsiColor, Style};
 use servicing_doctor::report::{CheckStatus, Report};
 use servicing_doctor::rules::Severity;
+use servicing_doctor::LogKind;
 use std::io::{self, Write};
 
 struct Paint {
@@ -33,14 +34,19 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
     let p = Paint { on: color };
     let bold = Style::new().bold();
     let dim = Style::new().dimmed();
-    let read = report.sources.iter().filter(|s| s.error.is_none() && s.kind.as_str() != "unknown").count();
+    let read = report.logs_read();
     let errors = report.findings.iter().filter(|f| f.severity == Severity::Error).count();
     let verdict = match (report.findings.len(), errors) {
+        (0, _) if !report.diagnosed() => "Nothing diagnosed: no servicing log could be read".to_string(),
         (0, _) => "No servicing failure found".to_string(),
         (n, 0) => format!("{n} finding(s), none fatal"),
         (n, e) => format!("{e} failure(s) found ({n} finding(s) in all)"),
     };
-    writeln!(out, "{} — {} log(s) read", p.s(bold, &verdict), read)?;
+    if report.diagnosed() {
+        writeln!(out, "{} — {} log(s) read", p.s(bold, &verdict), read)?;
+    } else {
+        writeln!(out, "{}", p.s(bold, &verdict))?;
+    }
     for (i, f) in report.findings.iter().enumerate() {
         writeln!(out)?;
         let sev = f.severity.as_str().to_uppercase();
@@ -111,7 +117,14 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
     }
     writeln!(out)?;
     writeln!(out, "{}", p.s(bold, "Sources:"))?;
-    for s in &report.sources {
+    // Files that are not logs (e.g. the thousands of members of an update
+    // package) are counted, not listed, unless they are few.
+    let quiet_unknown = |s: &&servicing_doctor::report::Source| {
+        s.kind == LogKind::Unknown && s.error.is_none() && s.warnings.is_empty()
+    };
+    let unknown = report.sources.iter().filter(quiet_unknown).count();
+    let list_unknown = unknown <= MAX_UNKNOWN_LISTED;
+    for s in report.sources.iter().filter(|s| list_unknown || !quiet_unknown(s)) {
         let detail = match &s.error {
             Some(e) => p.s(AnsiColor::Red.on_default(), &format!("error: {}", inert(e))),
             None => format!("{}, {} bytes, {} records", s.encoding.unwrap_or("-"), s.bytes, s.records),
@@ -121,8 +134,19 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
             writeln!(out, "  {:<14} {}", "", p.s(dim, &format!("note: {}", inert(w))))?;
         }
     }
+    if !list_unknown {
+        writeln!(
+            out,
+            "  {:<14} {}",
+            "unknown",
+            p.s(dim, &format!("{unknown} files that are not logs (listed in --format json)"))
+        )?;
+    }
     Ok(())
 }
+
+/// Unknown files listed one by one up to this many.
+const MAX_UNKNOWN_LISTED: usize = 20;
 
 /// Greedy word wrap.
 fn wrap(text: &str, width: usize) -> Vec<String> {
