@@ -8,7 +8,7 @@ data="${BENCH_DIR:-/tmp/servicing-doctor-bench}/hostile"
 mkdir -p "$data"
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 cargo build --release --quiet --locked
-sd=target/release/servicing-doctor
+sd="${CARGO_TARGET_DIR:-target}/release/servicing-doctor"
 
 mk() { # name, python expression writing the file
     [ -s "$data/$1/CBS.log" ] && return 0

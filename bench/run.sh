@@ -19,8 +19,8 @@ fi
 
 cargo build --release --quiet --locked
 cargo build --release --quiet --locked -p servicing-doctor-core --example genlogs
-sd=target/release/servicing-doctor
-gen=target/release/examples/genlogs
+sd="${CARGO_TARGET_DIR:-target}/release/servicing-doctor"
+gen="${CARGO_TARGET_DIR:-target}/release/examples/genlogs"
 "$sd" rules anchors > "$data/anchors.txt"
 echo "anchors: $(wc -l < "$data/anchors.txt") literals; threads: $(nproc)"
 

@@ -43,6 +43,7 @@ enum Command {
     },
     /// List the members of a .msu / .cab / .zip and, for an update package, its identity.
     Inspect {
+        /// The .msu, .cab or .zip file.
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
         format: ExplainFormat,
@@ -60,16 +61,19 @@ enum Command {
 enum RulesAction {
     /// One line per rule: id, severity, log kinds, title.
     List {
+        /// Also load the rules in this folder (*.yaml).
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
     /// Every anchor literal of the loaded rules, one per line (what the prefilter looks for).
     Anchors {
+        /// Also load the rules in this folder (*.yaml).
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
     /// Run every rule's example lines and test logs.
     Test {
+        /// Also load (and test) the rules in this folder (*.yaml).
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
@@ -81,7 +85,7 @@ struct DiagnoseArgs {
     paths: Vec<PathBuf>,
     #[arg(long, short, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Write the report here instead of standard output (never over an input).
+    /// Write the report here instead of standard output (never over or into an input).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Add the rules in this folder (*.yaml) to the built-in ones.
@@ -125,8 +129,10 @@ struct PlanArgs {
     /// Put the generation time in the header (otherwise the script is byte-for-byte reproducible).
     #[arg(long)]
     stamp: bool,
+    /// Add the rules in this folder (*.yaml) to the built-in ones.
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
+    /// Each PATH is a different machine: never correlate evidence across them.
     #[arg(long)]
     separate: bool,
 }
@@ -392,7 +398,17 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
     if !report.diagnosed() {
         bail!("{}; no plan written", nothing_diagnosed(&report));
     }
-    let plan_opts = PlanOptions { ssu: args.ssu.as_deref().map(inspect_ssu), stamp: args.stamp.then(now_utc) };
+    let ssu = args.ssu.as_deref().map(inspect_ssu).transpose()?;
+    if let Some(p) = &ssu {
+        let fit = plan::ssu_fit(&report, p);
+        if fit.verdict != "fits" {
+            eprintln!("servicing-doctor: {}: {}", p.path, fit.sentence());
+            for r in &fit.reasons {
+                eprintln!("  {r}");
+            }
+        }
+    }
+    let plan_opts = PlanOptions { ssu, stamp: args.stamp.then(now_utc) };
     let script = match plan::powershell(&report, &plan_opts) {
         Ok(s) => s,
         Err(plan::PlanError::NothingToRepair) => {
@@ -543,13 +559,17 @@ impl Write for OutputFile {
     }
 }
 
-/// What the given .msu holds, for the plan's fit check.
-fn inspect_ssu(path: &Path) -> SsuPackage {
+/// What the given .msu holds, for the plan's fit check. A file that cannot
+/// be opened or is not an archive is bad input: no plan is written.
+fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
     let shown = path.display().to_string();
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => return SsuPackage { path: shown, packages: Vec::new(), error: Some(format!("cannot open: {e}")) },
-    };
+    let mut file = std::fs::File::open(path).with_context(|| format!("--ssu: cannot open {shown}"))?;
+    let mut magic = [0u8; 8];
+    let n = std::io::Read::read(&mut file, &mut magic).with_context(|| format!("--ssu: cannot read {shown}"))?;
+    if archive::sniff(&magic[..n]).is_none() {
+        bail!("--ssu: {shown} is not a .msu or .cab file (no archive signature)");
+    }
+    std::io::Seek::rewind(&mut file)?;
     let ins = archive::inspect(&shown, file, &archive::Limits::default());
     let packages: Vec<(String, String, String, bool)> = ins
         .packages
@@ -563,7 +583,7 @@ fn inspect_ssu(path: &Path) -> SsuPackage {
             ins.errors.join("; ")
         }
     });
-    SsuPackage { path: shown, packages, error }
+    Ok(SsuPackage { path: shown, packages, error })
 }
 
 /// The current UTC time, for `--stamp`.

@@ -194,4 +194,19 @@ fn plan_checks_the_given_package_against_the_machine() {
     assert!(s.contains("$Fit = 'does not fit'"), "KB2999226 is not a servicing stack update");
     assert!(s.contains("does not say it is a servicing stack update"));
     assert!(s.contains("Stop-Plan 'The package does not fit this computer"));
+    assert!(s.contains("package is for Windows NT 6.1 (before Windows 10), the machine runs build 19045"), "{s}");
+    // The verdict holds for the inspected file only, not for another -Msu.
+    assert!(s.contains("if ($PSBoundParameters.ContainsKey('Msu'))"), "{s}");
+    // A path from another system: the file's name beside the script.
+    assert!(s.contains("[string]$Msu = (Join-Path $PSScriptRoot 'Windows6.1-KB2999226-x64.msu'),"), "{s}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not fit this computer"), "warned on standard error: {err}");
+    // A package that cannot be read is bad input: no plan.
+    for bad in [shared.join("corpus/SOURCES.tsv"), shared.join("no-such.msu")] {
+        let out =
+            bin().arg("plan").arg("--ssu").arg(&bad).arg(examples().join("upgrade-process-drivers")).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty());
+        assert!(String::from_utf8_lossy(&out.stderr).contains(&bad.display().to_string()));
+    }
 }

@@ -16,6 +16,15 @@ fn explain_decodes_and_names_the_rules() {
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["win32"], 3);
     assert_eq!(j["name"], "ERROR_PATH_NOT_FOUND");
+    // The bare Win32 error is the same failure as its HRESULT: same rules.
+    assert_eq!(j["hresult"], "0x80070003");
+    let hr: serde_json::Value =
+        serde_json::from_slice(&run(&["explain", "0x80070003", "--format", "json"]).stdout).unwrap();
+    assert_eq!(j["rules"], hr["rules"]);
+    assert!(hr["hresult"].is_null());
+    let t = String::from_utf8(run(&["explain", "ERROR_PATH_NOT_FOUND"]).stdout).unwrap();
+    assert!(t.contains(RULE_A) && t.contains(RULE_B), "{t}");
+    assert!(!t.contains("severity:  success"), "a Win32 error is no HRESULT success: {t}");
 }
 
 #[test]

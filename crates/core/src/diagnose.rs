@@ -437,6 +437,9 @@ fn analyze_inner<R: Read>(
     let mut hits = Vec::new();
     match kind {
         LogKind::Unknown => {
+            // Not decoded: no encoding to report.
+            s.encoding = None;
+            s.warnings.clear();
             s.bytes += drain(&mut reader);
         }
         k if k.is_panther() => {

@@ -111,7 +111,13 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
         .or_else(|| report.system.get("os_version_in_logs").and_then(|v| v.split('.').nth(2)))
         .map(str::to_string);
     let pkg_build = version.split('.').nth(2).map(str::to_string);
+    // Packages before Windows 10 carry the NT version (6.1, 6.3), no build.
+    let pkg_nt: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
     match (&build, &pkg_build) {
+        (Some(b), _) if pkg_nt != "10.0" => {
+            ok = false;
+            reasons.push(format!("package is for Windows NT {pkg_nt} (before Windows 10), the machine runs build {b}"));
+        }
         (Some(b), Some(p)) if b != p && !same_servicing_branch(b, p) => {
             ok = false;
             reasons.push(format!("package is for build {p}, the machine runs build {b}"));
@@ -134,6 +140,31 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
         "does not fit"
     };
     Fit { verdict, reasons }
+}
+
+impl Fit {
+    /// The verdict as the end of a sentence about the package.
+    pub fn sentence(&self) -> &'static str {
+        match self.verdict {
+            "fits" => "fits this computer",
+            "probably fits" => "probably fits this computer",
+            "does not fit" => "does not fit this computer",
+            _ => "could not be checked against this computer",
+        }
+    }
+}
+
+/// The `-Msu` default: the path given, when it is a Windows path; else the
+/// file's name beside the script (the plan was written on another system).
+fn msu_default(path: &str) -> Result<String, UnsafeText> {
+    let b = path.as_bytes();
+    let windows_path = (b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'\\' | b'/'))
+        || path.starts_with("\\\\");
+    if windows_path {
+        return lit(path, "--ssu path");
+    }
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    Ok(format!("(Join-Path $PSScriptRoot {})", lit(name, "--ssu path")?))
 }
 
 /// Windows 10 19041-19045 share one servicing branch, as do 22621/22631.
@@ -198,7 +229,7 @@ fn header(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) ->
     let _ = writeln!(s, "    # Make the changes; without it the script only checks and previews.");
     let _ = writeln!(s, "    [switch]$Apply,");
     let ssu_default = match &opts.ssu {
-        Some(p) => lit(&p.path, "--ssu path")?,
+        Some(p) => msu_default(&p.path)?,
         None => "''".to_string(),
     };
     let _ = writeln!(s, "    # The servicing stack update (.msu) to restore from.");
@@ -285,15 +316,25 @@ fn ssu_plan(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) 
     match &opts.ssu {
         Some(p) => {
             let fit = ssu_fit(report, p);
-            let _ = writeln!(s, "Write-Host ('Package given: ' + $Msu)");
+            let _ = writeln!(s, "Write-Host ('Package: ' + $Msu)");
             let _ = writeln!(s, "$Fit = {}", lit(fit.verdict, "--ssu")?);
-            let _ = writeln!(s, "Write-Host ('servicing-doctor says the package ' + $Fit + ' this computer.')");
+            // The verdict is about the package servicing-doctor inspected,
+            // not about another one passed with -Msu.
+            let _ = writeln!(s, "if ($PSBoundParameters.ContainsKey('Msu')) {{");
+            let _ = writeln!(s, "    Write-Host 'This package was not inspected by servicing-doctor: check that it is the servicing stack update for this build and architecture.'");
+            let _ = writeln!(s, "}} else {{");
+            let _ = writeln!(
+                s,
+                "    Write-Host {}",
+                lit(&format!("servicing-doctor inspected it: it {}.", fit.sentence()), "--ssu")?
+            );
             for r in &fit.reasons {
-                let _ = writeln!(s, "Write-Host ('  ' + {})", lit(r, "--ssu")?);
+                let _ = writeln!(s, "    Write-Host ('  ' + {})", lit(r, "--ssu")?);
             }
             if fit.verdict == "does not fit" {
-                let _ = writeln!(s, "Stop-Plan 'The package does not fit this computer: download the matching SSU and pass it with -Msu.'");
+                let _ = writeln!(s, "    Stop-Plan 'The package does not fit this computer: download the matching SSU and pass it with -Msu.'");
             }
+            let _ = writeln!(s, "}}");
         }
         None => {
             let _ = writeln!(
@@ -469,6 +510,14 @@ mod tests {
             assert!(e.to_string().starts_with("CBS.log:12: refusing"), "{e}");
         }
         assert!(ps_literal("tab\tok", "t").is_ok());
+    }
+
+    #[test]
+    fn msu_default_keeps_windows_paths_only() {
+        assert_eq!(msu_default(r"C:\Updates\ssu.msu").unwrap(), r"'C:\Updates\ssu.msu'");
+        assert_eq!(msu_default(r"\\server\share\ssu.msu").unwrap(), r"'\\server\share\ssu.msu'");
+        assert_eq!(msu_default("../shared/ssu.msu").unwrap(), "(Join-Path $PSScriptRoot 'ssu.msu')");
+        assert_eq!(msu_default("it's.msu").unwrap(), "(Join-Path $PSScriptRoot 'it''s.msu')");
     }
 
     #[test]

@@ -201,12 +201,13 @@ struct ChunkOut {
     entries: u64,
     last: Option<Entry>,
     cp1252: usize,
+    nuls: usize,
     dropped: Vec<((usize, usize), usize)>,
 }
 
 fn do_chunk(rules: &RuleSet, kind: LogKind, bytes: &[u8], source: usize, scan: bool) -> ChunkOut {
     let (text, cp1252) = decode::utf8_chunk(bytes);
-    let (entries, newlines) = count_lines(&text);
+    let Lines { entries, newlines, nuls } = count_lines(&text);
     let (mut scanned_hits, pending, mut dropped) = if scan {
         let s = scan_text(rules, kind, &text, source, None);
         (s.hits, s.pending, s.dropped)
@@ -215,31 +216,48 @@ fn do_chunk(rules: &RuleSet, kind: LogKind, bytes: &[u8], source: usize, scan: b
     };
     // Cap already here, so a flooded chunk never holds more than the cap.
     dropped.extend(cap_hits(&mut scanned_hits));
-    ChunkOut { scanned_hits, pending, newlines, entries, last: last_entry(&text), cp1252, dropped }
+    ChunkOut { scanned_hits, pending, newlines, entries, last: last_entry(&text), cp1252, nuls, dropped }
 }
 
 /// Entries in a Panther-grammar text (lines that start a new entry).
 pub fn count_entries(text: &str) -> u64 {
-    count_lines(text).0
+    count_lines(text).entries
 }
 
-/// (entries, line breaks) in one pass over the text.
-fn count_lines(text: &str) -> (u64, u64) {
+struct Lines {
+    /// Lines that start a new entry.
+    entries: u64,
+    newlines: u64,
+    /// NUL bytes: zero-filled runs are what a crash leaves in a log that was
+    /// preallocated on disk. Counted in the same pass as the line breaks.
+    nuls: usize,
+}
+
+fn count_lines(text: &str) -> Lines {
     let b = text.as_bytes();
     let first = b.strip_prefix("\u{feff}".as_bytes()).unwrap_or(b);
-    let mut n = u64::from(panther::starts_entry(first));
-    let mut newlines = 0u64;
-    for i in memchr::memchr_iter(b'\n', b) {
-        newlines += 1;
+    let mut out = Lines { entries: u64::from(panther::starts_entry(first)), newlines: 0, nuls: 0 };
+    let mut pos = 0;
+    while let Some(at) = memchr::memchr2(b'\n', 0, &b[pos..]) {
+        let i = pos + at;
+        if b[i] == 0 {
+            // Skip the whole run at once: a zero-filled tail can be gigabytes.
+            let run = b[i..].iter().position(|&c| c != 0).unwrap_or(b.len() - i);
+            out.nuls += run;
+            pos = i + run;
+            continue;
+        }
+        pos = i + 1;
+        out.newlines += 1;
         let line = &b[i + 1..];
         // Cheap first-byte test before the full check: most lines are entries.
         if matches!(line.first(), Some(b'0'..=b'9' | b'I' | b'E' | b'W' | b'P' | b'D' | b'T'))
             && panther::starts_entry(line)
         {
-            n += 1;
+            out.entries += 1;
         }
     }
-    (n, newlines)
+    out
 }
 
 /// Stream a Panther-grammar source. `head` holds bytes already read (the
@@ -260,6 +278,7 @@ pub fn stream_panther<R: Read>(
     let mut line_base = 0u64;
     let mut prev: Option<Entry> = None;
     let mut cp1252 = 0usize;
+    let mut nuls = 0usize;
     let mut dropped: std::collections::BTreeMap<(usize, usize), usize> = std::collections::BTreeMap::new();
     let mut entered = ctx.streams.map(Streams::enter);
     // Without a run to share with, a stream has the whole pool.
@@ -304,6 +323,7 @@ pub fn stream_panther<R: Read>(
             line_base += r.newlines;
             out.records += r.entries;
             cp1252 += r.cp1252;
+            nuls += r.nuls;
             for (k, n) in r.dropped {
                 *dropped.entry(k).or_default() += n;
             }
@@ -331,6 +351,11 @@ pub fn stream_panther<R: Read>(
     }
     if cp1252 > 0 {
         out.warnings.push(format!("{cp1252} byte(s) not valid UTF-8 read as Windows-1252"));
+    }
+    if nuls > 0 {
+        out.warnings.push(format!(
+            "{nuls} NUL byte(s): parts of this log are zero-filled (often left by a crash or power loss while it was written)"
+        ));
     }
     if chunker.utf16_errors {
         out.warnings.push("invalid UTF-16 (odd length or unpaired surrogates) replaced with U+FFFD".into());

@@ -24,6 +24,10 @@ pub struct SystemView {
     pub sources: Vec<Source>,
     /// One line per problem: `FAIL <check-id>: <path> <what>`.
     pub failures: Vec<String>,
+    /// The offline installation's Windows folder: failure lines name paths
+    /// under it as the installed system does (`%SystemRoot%\WinSxS\...`),
+    /// since they go into repair plans and support requests.
+    offline_windows: Option<std::path::PathBuf>,
 }
 
 impl SystemView {
@@ -32,7 +36,15 @@ impl SystemView {
     }
 
     fn fail_line(&mut self, id: &str, path: &Path, what: &str) {
-        self.failures.push(format!("FAIL {id}: {} {what}", path.display()));
+        let shown = match self.offline_windows.as_deref().and_then(|w| path.strip_prefix(w).ok()) {
+            Some(rest) => {
+                let parts: Vec<String> =
+                    rest.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                format!("%SystemRoot%\\{}", parts.join("\\"))
+            }
+            None => path.display().to_string(),
+        };
+        self.failures.push(format!("FAIL {id}: {shown} {what}"));
     }
 
     /// The failure lines as one text, for the rules' scanner.
@@ -59,7 +71,7 @@ fn source(path: &Path, kind: LogKind, records: u64, error: Option<String>, warni
 
 /// Check an offline (or live, on Windows) installation.
 pub fn check_root(root: &WindowsRoot, live_registry: bool) -> SystemView {
-    let mut v = SystemView::default();
+    let mut v = SystemView { offline_windows: (!live_registry).then(|| root.windows.clone()), ..Default::default() };
     v.system.insert("root".into(), root.root.display().to_string());
     let software = read_registry(root, live_registry, &mut v);
     check_winsxs(root, software.as_ref(), &mut v);

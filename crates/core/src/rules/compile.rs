@@ -127,7 +127,14 @@ impl RuleSet {
                             errors.push(RuleError {
                                 file: origin.clone(),
                                 line: None,
-                                message: format!("rule id `{}` is already defined in {prev}", rule.id),
+                                message: if super::EMBEDDED.iter().any(|(n, _)| *n == prev) {
+                                    format!(
+                                        "rule id `{}` is already a built-in rule (from {prev}); a --rules folder adds rules, it cannot redefine built-in ones",
+                                        rule.id
+                                    )
+                                } else {
+                                    format!("rule id `{}` is already defined in {prev}", rule.id)
+                                },
                             });
                         } else {
                             rules.push(rule);
@@ -322,7 +329,8 @@ fn yaml_error(origin: &str, msg: &str) -> RuleError {
 fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
     let mut errors = Vec::new();
     let mut err = |s: &Spanned<String>, message: String| {
-        errors.push(RuleError { file: origin.to_string(), line: Some(s.referenced.line()), message })
+        // Line 0: a value read through an untagged enum has lost its place.
+        errors.push(RuleError { file: origin.to_string(), line: Some(s.referenced.line()).filter(|l| *l > 0), message })
     };
     let id = doc.id.value.clone();
     if id.is_empty() || !id.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
@@ -368,7 +376,9 @@ fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
         let anchors: Vec<String> = s.anchor.items().iter().map(|a| a.value.clone()).collect();
         for a in s.anchor.items() {
             if a.value.trim().len() < 3 {
-                err(a, format!("anchor `{}` is too short to be a useful literal (3 characters at least)", a.value));
+                // Anchors lose their line (untagged enum): point at the signal.
+                let at = if a.referenced.line() > 0 { a } else { &s.id };
+                err(at, format!("anchor `{}` is too short to be a useful literal (3 characters at least)", a.value));
             }
         }
         let regex = s.regex.as_ref().and_then(|r| {
