@@ -24,7 +24,7 @@ pub fn explain(input: &str, rules: &RuleSet) -> Option<Explanation> {
     let (code, ext) = hresult::parse_setup_code(input).or_else(|| hresult::parse_code(input).map(|c| (c, None)))?;
     let decoded = hresult::decode(code);
     // A bare Win32 error (1..=0xFFFF) shows up in logs as its HRESULT.
-    let from_win32 = (ext.is_none() && (1..=0xFFFF).contains(&code)).then(|| 0x8007_0000 | code);
+    let from_win32 = (ext.is_none() && (1..=0xFFFF).contains(&code)).then_some(0x8007_0000 | code);
     let codes: Vec<u32> = std::iter::once(code).chain(from_win32).collect();
     let hexes: Vec<String> = codes.iter().map(|c| format!("0x{c:08x}")).collect();
     // Rules about this code, or whose signals look for it.
