@@ -7,7 +7,7 @@ use crate::decode::{self, Encoding};
 use crate::kind::LogKind;
 use crate::records::{setupapi, setupdiag, wulog, Record};
 use crate::report::{Report, Source};
-use crate::rules::correlate::{correlate, SourceInfo};
+use crate::rules::correlate::{correlate, merge_machines, SourceInfo};
 use crate::rules::scan::{scan, Hit};
 use crate::rules::RuleSet;
 use crate::sources::archive::{self, ArchiveKind};
@@ -169,7 +169,7 @@ pub fn diagnose_buffers(buffers: &[(String, Option<LogKind>, Vec<u8>)], rules: &
         report.sources.iter().map(|s| SourceInfo { path: s.path.clone(), kind: s.kind, group: 0 }).collect();
     let c = correlate(rules, &hits, &infos);
     report.findings = c.findings;
-    report.system = c.system;
+    report.system = merge_machines(&c.system, 1);
     report
 }
 
@@ -227,6 +227,9 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, stream
     let mut hits: Vec<Hit> = Vec::new();
     let mut infos: Vec<SourceInfo> = Vec::new();
     let mut extra: Vec<(String, LogKind, usize, String)> = Vec::new();
+    // Facts per machine (correlation group); the registry's come first.
+    let mut machines: std::collections::BTreeMap<usize, std::collections::BTreeMap<String, String>> =
+        Default::default();
     for slot in slots {
         match slot {
             Slot::Ready(s, group) => {
@@ -251,8 +254,9 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, stream
                     report.sources.push(s);
                 }
                 report.checks.extend(view.checks.iter().cloned());
+                let machine = machines.entry(group).or_default();
                 for (k, v) in &view.system {
-                    report.system.entry(k.clone()).or_insert_with(|| v.clone());
+                    machine.entry(k.clone()).or_insert_with(|| v.clone());
                 }
                 if !view.failures.is_empty() {
                     extra.push((
@@ -274,9 +278,17 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, stream
     let c = correlate(rules, &hits, &infos);
     report.findings = c.findings;
     // What the registry says wins over what the logs say.
-    for (k, v) in c.system {
-        report.system.entry(k).or_insert(v);
+    for (group, facts) in c.system {
+        let machine = machines.entry(group).or_default();
+        for (k, v) in facts {
+            machine.entry(k).or_insert(v);
+        }
     }
+    // Machines: the correlation groups that hold a source (checks sources
+    // and unreadable inputs belong to none).
+    let groups: std::collections::BTreeSet<usize> =
+        infos.iter().map(|i| i.group).chain(machines.keys().copied()).filter(|g| *g != usize::MAX).collect();
+    report.system = merge_machines(&machines, groups.len());
     report
 }
 

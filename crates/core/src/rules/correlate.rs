@@ -109,17 +109,38 @@ impl<'h> Index<'h> {
     }
 }
 
-/// What correlation produces: findings, and facts about the machine from
-/// `emit: system` rules (most recent first wins).
+/// What correlation produces: findings, and facts about each machine
+/// (correlation group) from `emit: system` rules (most recent first wins).
 #[derive(Debug, Default)]
 pub struct Correlated {
     pub findings: Vec<Finding>,
-    pub system: BTreeMap<String, String>,
+    pub system: BTreeMap<usize, BTreeMap<String, String>>,
+}
+
+/// One `system{}` for a report that may cover several machines
+/// (`machines` counts them): a fact is kept only when every machine states
+/// it with the same value, so a report never shows one machine's version
+/// beside another machine's finding.
+pub fn merge_machines(facts: &BTreeMap<usize, BTreeMap<String, String>>, machines: usize) -> BTreeMap<String, String> {
+    let mut stated: BTreeMap<&str, (Option<&str>, usize)> = BTreeMap::new();
+    for machine in facts.values() {
+        for (k, v) in machine {
+            let e = stated.entry(k).or_insert((Some(v), 0));
+            if e.0 != Some(v.as_str()) {
+                e.0 = None;
+            }
+            e.1 += 1;
+        }
+    }
+    stated
+        .into_iter()
+        .filter_map(|(k, (v, n))| v.filter(|_| n >= machines.max(1)).map(|v| (k.to_string(), v.to_string())))
+        .collect()
 }
 
 /// Correlate every rule's hits. `sources[hit.source]` describes each source.
 pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Correlated {
-    let mut system = BTreeMap::new();
+    let mut system: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
     let mut by_rule: BTreeMap<usize, Vec<&Hit>> = BTreeMap::new();
     for h in hits {
         by_rule.entry(h.rule).or_default().push(h);
@@ -150,8 +171,9 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Corre
                 used.insert((m.source, m.line, m.signal));
             }
             if rule.emit == Emit::System {
+                let machine: &mut BTreeMap<String, String> = system.entry(sources[t.source].group).or_default();
                 for (k, v) in finding(rule, t, &members, sources).facts {
-                    system.entry(k).or_insert(v);
+                    machine.entry(k).or_insert(v);
                 }
                 continue;
             }
@@ -263,7 +285,7 @@ fn fill(step: &str, facts: &BTreeMap<String, String>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{fill, secs};
+    use super::{fill, merge_machines, secs};
     use std::collections::BTreeMap;
 
     #[test]
@@ -280,5 +302,21 @@ mod tests {
         assert_eq!(secs("1970-01-01T00:00:00".parse().unwrap()), 0);
         assert_eq!(secs("2000-03-01T00:00:01".parse().unwrap()), 951_868_801);
         assert_eq!(secs("2017-12-06T15:30:46.9".parse().unwrap()), 1_512_574_246);
+    }
+
+    #[test]
+    fn system_facts_of_several_machines_are_kept_only_when_all_agree() {
+        let m = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let facts: BTreeMap<usize, BTreeMap<String, String>> = [
+            (0, m(&[("arch", "amd64"), ("build", "19045"), ("only_a", "x")])),
+            (1, m(&[("arch", "amd64"), ("build", "22631")])),
+        ]
+        .into();
+        assert_eq!(merge_machines(&facts, 2), m(&[("arch", "amd64")]));
+        assert!(merge_machines(&facts, 3).is_empty(), "a third machine states nothing");
+        let one: BTreeMap<usize, BTreeMap<String, String>> = [(0, m(&[("arch", "x86")]))].into();
+        assert_eq!(merge_machines(&one, 1), m(&[("arch", "x86")]));
     }
 }
