@@ -197,8 +197,14 @@ fn plan_checks_the_given_package_against_the_machine() {
     assert!(s.contains("package is for Windows NT 6.1 (before Windows 10), the machine runs build 19045"), "{s}");
     // The verdict holds for the inspected file only, not for another -Msu.
     assert!(s.contains("if ($PSBoundParameters.ContainsKey('Msu'))"), "{s}");
-    // A path from another system: the file's name beside the script.
-    assert!(s.contains("[string]$Msu = (Join-Path $PSScriptRoot 'Windows6.1-KB2999226-x64.msu'),"), "{s}");
+    // A path from another system: the file's name beside the script; a
+    // Windows path (the plan was written on Windows) is kept as given.
+    let default = if cfg!(windows) {
+        format!("[string]$Msu = '{}',", msu.display())
+    } else {
+        "[string]$Msu = (Join-Path $PSScriptRoot 'Windows6.1-KB2999226-x64.msu'),".to_string()
+    };
+    assert!(s.contains(&default), "{default} in {s}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("does not fit this computer"), "warned on standard error: {err}");
     // A package that cannot be read is bad input: no plan.
