@@ -399,15 +399,6 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
         bail!("{}; no plan written", nothing_diagnosed(&report));
     }
     let ssu = args.ssu.as_deref().map(inspect_ssu).transpose()?;
-    if let Some(p) = &ssu {
-        let fit = plan::ssu_fit(&report, p);
-        if fit.verdict != "fits" {
-            eprintln!("servicing-doctor: {}: {}", p.path, fit.sentence());
-            for r in &fit.reasons {
-                eprintln!("  {r}");
-            }
-        }
-    }
     let plan_opts = PlanOptions { ssu, stamp: args.stamp.then(now_utc) };
     let script = match plan::powershell(&report, &plan_opts) {
         Ok(s) => s,
@@ -418,6 +409,15 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
         Err(e) => bail!("{e}"),
     };
     write_output(args.output.as_deref(), script.as_bytes())?;
+    if let Some(p) = &plan_opts.ssu {
+        let fit = plan::ssu_fit(&report, p);
+        if fit.verdict != "fits" {
+            eprintln!("servicing-doctor: {}: {}", p.path, fit.sentence());
+            for r in &fit.reasons {
+                eprintln!("  {r}");
+            }
+        }
+    }
     if let Some(path) = &args.output {
         eprintln!(
             "servicing-doctor: plan written to {}; read it, run it once (preview), then with -Apply",
@@ -516,52 +516,74 @@ fn write_output(output: Option<&Path>, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// An `--output` file, written under a temporary name beside it and then
-/// renamed into place: an existing name that is a link (symbolic or hard)
-/// to a log is replaced, never written through, and a run that fails
-/// leaves no half-written report.
-struct OutputFile {
-    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
-    path: PathBuf,
+/// An `--output` file. A new or regular file is written under a temporary
+/// name beside it and then renamed into place: an existing name that is a
+/// link (symbolic or hard) to a log is replaced, never written through, and
+/// a run that fails leaves no half-written report. Anything else (a pipe,
+/// a device, `/dev/stdout`) is written to directly.
+enum OutputFile {
+    Renamed { tmp: std::io::BufWriter<tempfile::NamedTempFile>, path: PathBuf },
+    Direct(std::io::BufWriter<std::fs::File>),
 }
 
 impl OutputFile {
     fn create(path: &Path) -> Result<OutputFile> {
+        let cannot = || format!("cannot write {}", path.display());
+        let existing = std::fs::metadata(path).ok();
+        if existing.as_ref().is_some_and(|m| !m.is_file()) {
+            let f = std::fs::OpenOptions::new().write(true).open(path).with_context(cannot)?;
+            return Ok(OutputFile::Direct(std::io::BufWriter::new(f)));
+        }
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".servicing-doctor-");
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-        let tmp = builder.tempfile_in(dir).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(OutputFile { tmp: std::io::BufWriter::new(tmp), path: path.to_path_buf() })
+        let tmp = tempfile::Builder::new().prefix(".servicing-doctor-").tempfile_in(dir).with_context(cannot)?;
+        // The report keeps the mode of the file it replaces, else the usual one.
+        let perms = match existing {
+            Some(m) => Some(m.permissions()),
+            #[cfg(unix)]
+            None => Some(std::os::unix::fs::PermissionsExt::from_mode(0o644)),
+            #[cfg(not(unix))]
+            None => None,
+        };
+        if let Some(perms) = perms {
+            tmp.as_file().set_permissions(perms).with_context(cannot)?;
+        }
+        Ok(OutputFile::Renamed { tmp: std::io::BufWriter::new(tmp), path: path.to_path_buf() })
     }
 
     fn commit(self) -> Result<()> {
-        let tmp = self
-            .tmp
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("cannot write {}", self.path.display()))?;
-        tmp.persist(&self.path)
-            .map_err(|e| e.error)
-            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        match self {
+            OutputFile::Direct(mut f) => f.flush().context("cannot write the report")?,
+            OutputFile::Renamed { tmp, path } => {
+                let cannot = || format!("cannot write {}", path.display());
+                let tmp = tmp.into_inner().map_err(|e| e.into_error()).with_context(cannot)?;
+                tmp.persist(&path).map_err(|e| e.error).with_context(cannot)?;
+            }
+        }
         Ok(())
     }
 }
 
 impl Write for OutputFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.tmp.write(buf)
+        match self {
+            OutputFile::Renamed { tmp, .. } => tmp.write(buf),
+            OutputFile::Direct(f) => f.write(buf),
+        }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.tmp.flush()
+        match self {
+            OutputFile::Renamed { tmp, .. } => tmp.flush(),
+            OutputFile::Direct(f) => f.flush(),
+        }
     }
 }
 
 /// What the given .msu holds, for the plan's fit check. A file that cannot
 /// be opened or is not an archive is bad input: no plan is written.
 fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
+    // Absolute, so that a Windows path stays usable as the script's default.
+    let path = &std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let shown = path.display().to_string();
     let mut file = std::fs::File::open(path).with_context(|| format!("--ssu: cannot open {shown}"))?;
     let mut magic = [0u8; 8];

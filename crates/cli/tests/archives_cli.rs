@@ -194,15 +194,17 @@ fn plan_checks_the_given_package_against_the_machine() {
     assert!(s.contains("$Fit = 'does not fit'"), "KB2999226 is not a servicing stack update");
     assert!(s.contains("does not say it is a servicing stack update"));
     assert!(s.contains("Stop-Plan 'The package does not fit this computer"));
-    assert!(s.contains("package is for Windows NT 6.1 (before Windows 10), the machine runs build 19045"), "{s}");
+    assert!(s.contains("package is for Windows NT 6.1, the machine runs Windows NT 10.0 (build 19045)"), "{s}");
     // The verdict holds for the inspected file only, not for another -Msu.
     assert!(s.contains("if ($PSBoundParameters.ContainsKey('Msu'))"), "{s}");
     // A path from another system: the file's name beside the script; a
     // Windows path (the plan was written on Windows) is kept as given.
     let default = if cfg!(windows) {
-        format!("[string]$Msu = '{}',", msu.display())
+        format!("[string]$Msu = '{}',", std::path::absolute(&msu).unwrap().display())
     } else {
-        "[string]$Msu = (Join-Path $PSScriptRoot 'Windows6.1-KB2999226-x64.msu'),".to_string()
+        // Set in the body: PowerShell 5.1 has no $PSScriptRoot in parameter defaults.
+        "if (-not $PSBoundParameters.ContainsKey('Msu')) { $Msu = Join-Path $PSScriptRoot 'Windows6.1-KB2999226-x64.msu' }"
+            .to_string()
     };
     assert!(s.contains(&default), "{default} in {s}");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -213,6 +215,7 @@ fn plan_checks_the_given_package_against_the_machine() {
             bin().arg("plan").arg("--ssu").arg(&bad).arg(examples().join("upgrade-process-drivers")).output().unwrap();
         assert_eq!(out.status.code(), Some(2));
         assert!(out.stdout.is_empty());
-        assert!(String::from_utf8_lossy(&out.stderr).contains(&bad.display().to_string()));
+        let name = bad.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(String::from_utf8_lossy(&out.stderr).contains(&name));
     }
 }

@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use serde_json::Value;
+use std::path::Path;
 
 #[test]
 fn scenario_a_seed_excerpt_names_the_inf() {
@@ -447,6 +448,25 @@ fn output_through_a_link_never_touches_the_log() {
         }
         assert_eq!(std::fs::read_to_string(&log).unwrap(), SEED_CBS);
     }
+    // A pipe as output is written to, not replaced; a replaced report keeps its mode.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let fifo = d.path().join("out.fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        let out = bin().args(["diagnose", "-f", "json", "-o"]).arg(&fifo).arg(d.path().join("logs")).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let got: Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+        assert_eq!(got["findings"][0]["rule"], RULE_A);
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(&std::fs::symlink_metadata(&fifo).unwrap().file_type()));
+        std::fs::set_permissions(&hard, std::fs::Permissions::from_mode(0o600)).unwrap();
+        bin().args(["diagnose", "-f", "json", "-o"]).arg(&hard).arg(d.path().join("logs")).output().unwrap();
+        assert_eq!(std::fs::metadata(&hard).unwrap().permissions().mode() & 0o777, 0o600);
+    }
     // Nothing left behind beside the output.
     let names: Vec<String> =
         std::fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -476,4 +496,23 @@ fn no_log_at_all_exits_2_and_says_so() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/definitely/not/here: no such file"), "{err}");
+}
+
+#[test]
+fn separate_machines_share_only_the_facts_they_all_state() {
+    let ex = examples();
+    let junk = tree(&[("readme.txt", "not a log\n")]);
+    let run = |paths: &[&Path]| {
+        let mut cmd = bin();
+        cmd.args(["diagnose", "-f", "json", "-q", "--separate"]);
+        let out = cmd.args(paths).output().unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["system"].clone()
+    };
+    let upgrade = ex.join("upgrade-process-drivers");
+    let alone = run(&[&upgrade]);
+    assert_eq!(alone["os_version_in_logs"], "10.0.19045");
+    assert_eq!(run(&[&upgrade, junk.path()]), alone, "an input without logs states nothing");
+    let mixed = run(&[&ex.join("healthy"), &ex.join("wu-driver-rollback")]);
+    assert_eq!(mixed["arch"], "amd64", "both state it");
+    assert!(mixed["servicing_stack_in_logs"].is_null(), "they differ: {mixed}");
 }

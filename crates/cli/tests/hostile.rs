@@ -152,7 +152,7 @@ fn broken_encodings_are_read_and_reported_per_source() {
     let nul = source(&r, "zeros/CBS.log");
     assert!(nul["error"].is_null());
     assert_eq!(nul["records"], 0);
-    assert!(warnings(nul).contains("10000 NUL byte(s)"), "{nul}");
+    assert!(warnings(nul).contains("10000 NUL character(s)"), "{nul}");
     // A zero-filled run (a crash while writing) before the failure hides nothing.
     let mut tail = vec![0u8; 3 << 20];
     tail.extend_from_slice(b"\n");
@@ -161,7 +161,7 @@ fn broken_encodings_are_read_and_reported_per_source() {
     write(&z.path().join("CBS.log"), &tail);
     let r = diagnose(&[z.path()]);
     assert_eq!(findings(&r, RULE_A).len(), 1, "{}", r.stdout);
-    assert!(warnings(source(&r, "CBS.log")).contains(&format!("{} NUL byte(s)", 3 << 20)));
+    assert!(warnings(source(&r, "CBS.log")).contains(&format!("{} NUL character(s)", 3 << 20)));
 }
 
 #[test]

@@ -284,10 +284,18 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, stream
             machine.entry(k).or_insert(v);
         }
     }
-    // Machines: the correlation groups that hold a source (checks sources
-    // and unreadable inputs belong to none).
-    let groups: std::collections::BTreeSet<usize> =
-        infos.iter().map(|i| i.group).chain(machines.keys().copied()).filter(|g| *g != usize::MAX).collect();
+    // Machines: the correlation groups with a log read or a system checked
+    // (an input of unknown or unreadable files states nothing, and must not
+    // wipe the facts of the others).
+    let groups: std::collections::BTreeSet<usize> = report
+        .sources
+        .iter()
+        .zip(&infos)
+        .filter(|(s, _)| s.error.is_none() && s.kind.is_log())
+        .map(|(_, i)| i.group)
+        .chain(machines.keys().copied())
+        .filter(|g| *g != usize::MAX)
+        .collect();
     report.system = merge_machines(&machines, groups.len());
     report
 }

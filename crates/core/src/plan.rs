@@ -113,11 +113,23 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
     let pkg_build = version.split('.').nth(2).map(str::to_string);
     // Packages before Windows 10 carry the NT version (6.1, 6.3), no build.
     let pkg_nt: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
+    // Builds before Windows 10 name their NT version (7601 is 6.1, 9600 is 6.3).
+    let machine_nt = build.as_deref().and_then(|b| b.parse::<u32>().ok()).map(|b| match b {
+        0..=7601 => "6.1",
+        7602..=9200 => "6.2",
+        9201..=9600 => "6.3",
+        _ => "10.0",
+    });
     match (&build, &pkg_build) {
-        (Some(b), _) if pkg_nt != "10.0" => {
+        (Some(b), _) if machine_nt.is_some_and(|m| m != pkg_nt) => {
             ok = false;
-            reasons.push(format!("package is for Windows NT {pkg_nt} (before Windows 10), the machine runs build {b}"));
+            reasons.push(format!(
+                "package is for Windows NT {pkg_nt}, the machine runs Windows NT {} (build {b})",
+                machine_nt.unwrap_or("?")
+            ));
         }
+        // NT 6.x package versions carry no build to compare.
+        (Some(_), _) if pkg_nt != "10.0" => {}
         (Some(b), Some(p)) if b != p && !same_servicing_branch(b, p) => {
             ok = false;
             reasons.push(format!("package is for build {p}, the machine runs build {b}"));
@@ -154,17 +166,24 @@ impl Fit {
     }
 }
 
-/// The `-Msu` default: the path given, when it is a Windows path; else the
-/// file's name beside the script (the plan was written on another system).
-fn msu_default(path: &str) -> Result<String, UnsafeText> {
+/// Where the script finds the package by default: the path given, when it
+/// is a Windows path (a literal for the `-Msu` default); else the file's
+/// name beside the script, set in the body because Windows PowerShell 5.1
+/// leaves `$PSScriptRoot` empty in an advanced script's parameter defaults.
+enum MsuDefault {
+    Literal(String),
+    BesideScript(String),
+}
+
+fn msu_default(path: &str) -> Result<MsuDefault, UnsafeText> {
     let b = path.as_bytes();
     let windows_path = (b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'\\' | b'/'))
         || path.starts_with("\\\\");
     if windows_path {
-        return lit(path, "--ssu path");
+        return Ok(MsuDefault::Literal(lit(path, "--ssu path")?));
     }
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    Ok(format!("(Join-Path $PSScriptRoot {})", lit(name, "--ssu path")?))
+    Ok(MsuDefault::BesideScript(lit(name, "--ssu path")?))
 }
 
 /// Windows 10 19041-19045 share one servicing branch, as do 22621/22631.
@@ -228,9 +247,9 @@ fn header(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) ->
     let _ = writeln!(s, "param(");
     let _ = writeln!(s, "    # Make the changes; without it the script only checks and previews.");
     let _ = writeln!(s, "    [switch]$Apply,");
-    let ssu_default = match &opts.ssu {
-        Some(p) => msu_default(&p.path)?,
-        None => "''".to_string(),
+    let ssu_default = match opts.ssu.as_ref().map(|p| msu_default(&p.path)).transpose()? {
+        Some(MsuDefault::Literal(l)) => l,
+        _ => "''".to_string(),
     };
     let _ = writeln!(s, "    # The servicing stack update (.msu) to restore from.");
     let _ = writeln!(s, "    [string]$Msu = {ssu_default},");
@@ -316,6 +335,12 @@ fn ssu_plan(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) 
     match &opts.ssu {
         Some(p) => {
             let fit = ssu_fit(report, p);
+            if let MsuDefault::BesideScript(name) = msu_default(&p.path)? {
+                let _ = writeln!(
+                    s,
+                    "if (-not $PSBoundParameters.ContainsKey('Msu')) {{ $Msu = Join-Path $PSScriptRoot {name} }}"
+                );
+            }
             let _ = writeln!(s, "Write-Host ('Package: ' + $Msu)");
             let _ = writeln!(s, "$Fit = {}", lit(fit.verdict, "--ssu")?);
             // The verdict is about the package servicing-doctor inspected,
@@ -514,10 +539,36 @@ mod tests {
 
     #[test]
     fn msu_default_keeps_windows_paths_only() {
-        assert_eq!(msu_default(r"C:\Updates\ssu.msu").unwrap(), r"'C:\Updates\ssu.msu'");
-        assert_eq!(msu_default(r"\\server\share\ssu.msu").unwrap(), r"'\\server\share\ssu.msu'");
-        assert_eq!(msu_default("../shared/ssu.msu").unwrap(), "(Join-Path $PSScriptRoot 'ssu.msu')");
-        assert_eq!(msu_default("it's.msu").unwrap(), "(Join-Path $PSScriptRoot 'it''s.msu')");
+        let d = |p: &str| match msu_default(p).unwrap() {
+            MsuDefault::Literal(l) => format!("literal {l}"),
+            MsuDefault::BesideScript(n) => format!("beside {n}"),
+        };
+        assert_eq!(d(r"C:\Updates\ssu.msu"), r"literal 'C:\Updates\ssu.msu'");
+        assert_eq!(d(r"\\server\share\ssu.msu"), r"literal '\\server\share\ssu.msu'");
+        assert_eq!(d("/home/me/shared/ssu.msu"), "beside 'ssu.msu'");
+        assert_eq!(d("/tmp/it's.msu"), "beside 'it''s.msu'");
+    }
+
+    #[test]
+    fn ssu_fit_compares_nt_versions_before_windows_10() {
+        let machine = |build: &str| {
+            let mut r = Report::new();
+            r.system.insert("os_build".into(), build.into());
+            r.system.insert("arch".into(), "amd64".into());
+            r
+        };
+        let ssu = |version: &str| SsuPackage {
+            path: "ssu.msu".into(),
+            packages: vec![("Package_for_ServicingStack_3000".into(), version.into(), "amd64".into(), true)],
+            error: None,
+        };
+        assert_eq!(ssu_fit(&machine("9600.20000"), &ssu("6.3.1.5")).verdict, "fits");
+        let f = ssu_fit(&machine("19045.4717"), &ssu("6.3.1.5"));
+        assert_eq!(f.verdict, "does not fit");
+        assert!(f.reasons[0].contains("Windows NT 6.3, the machine runs Windows NT 10.0"), "{f:?}");
+        let f = ssu_fit(&machine("7601.24000"), &ssu("10.0.19041.4163"));
+        assert_eq!(f.verdict, "does not fit", "{f:?}");
+        assert_eq!(ssu_fit(&machine("19045.4717"), &ssu("10.0.19041.4163")).verdict, "fits");
     }
 
     #[test]

@@ -354,7 +354,7 @@ pub fn stream_panther<R: Read>(
     }
     if nuls > 0 {
         out.warnings.push(format!(
-            "{nuls} NUL byte(s): parts of this log are zero-filled (often left by a crash or power loss while it was written)"
+            "{nuls} NUL character(s): parts of this log are zero-filled (often left by a crash or power loss while it was written)"
         ));
     }
     if chunker.utf16_errors {
