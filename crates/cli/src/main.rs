@@ -275,14 +275,16 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
         progress: bar.as_ref().map(progress::Bar::callback),
         ..DiagnoseOptions::default()
     };
-    let report = diagnose_paths_or_live(&args.paths, &rules, &opts)?;
+    let mut report = diagnose_paths_or_live(&args.paths, &rules, &opts)?;
+    if args.format == Format::Ndjson {
+        // Only the live machine comes here (PATHs go to `run_each`).
+        report.input = Some(display_live());
+    }
     if let Some(b) = bar {
         b.finish();
     }
     if !args.quiet {
-        for s in report.sources.iter().filter(|s| s.error.is_some()) {
-            eprintln!("servicing-doctor: {}: {}", s.path, s.error.as_deref().unwrap_or_default());
-        }
+        print_source_errors(&report);
     }
     let mut buf: Vec<u8> = Vec::new();
     match args.format {
@@ -291,9 +293,6 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
             buf.push(b'\n');
         }
         Format::Ndjson => {
-            // Only the live machine comes here (PATHs go to `run_each`).
-            let mut report = report.clone();
-            report.input = Some(display_live());
             serde_json::to_writer(&mut buf, &report)?;
             buf.push(b'\n');
         }
@@ -342,9 +341,7 @@ fn run_each(args: &DiagnoseArgs, rules: &RuleSet) -> Result<u8> {
         any_read |= report.diagnosed();
         any_error |= report.has_errors();
         if !args.quiet {
-            for s in report.sources.iter().filter(|s| s.error.is_some()) {
-                eprintln!("servicing-doctor: {}: {}", s.path, s.error.as_deref().unwrap_or_default());
-            }
+            print_source_errors(&report);
         }
         let written = serde_json::to_vec(&report).map_err(anyhow::Error::from).and_then(|mut line| {
             line.push(b'\n');
@@ -392,9 +389,7 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
     let rules = load_rules(args.rules.as_deref())?;
     let opts = DiagnoseOptions { separate_inputs: args.separate, ..DiagnoseOptions::default() };
     let report = diagnose_paths_or_live(&args.paths, &rules, &opts)?;
-    for s in report.sources.iter().filter(|s| s.error.is_some()) {
-        eprintln!("servicing-doctor: {}: {}", s.path, s.error.as_deref().unwrap_or_default());
-    }
+    print_source_errors(&report);
     if !report.diagnosed() {
         bail!("{}; no plan written", nothing_diagnosed(&report));
     }
@@ -427,15 +422,22 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn run_inspect(path: &Path, format: ExplainFormat) -> Result<u8> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+/// Members and package identity of an archive file; a file without an
+/// archive signature is refused.
+fn inspect_archive(path: &Path) -> Result<archive::Inspection> {
+    let shown = path.display().to_string();
+    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
     let mut magic = [0u8; 8];
-    let n = std::io::Read::read(&mut f, &mut magic).with_context(|| format!("cannot read {}", path.display()))?;
+    let n = std::io::Read::read(&mut f, &mut magic).with_context(|| format!("cannot read {shown}"))?;
     if archive::sniff(&magic[..n]).is_none() {
-        bail!("{} is not a .zip, .cab or .msu file (no archive signature)", path.display());
+        bail!("{shown} is not a .zip, .cab or .msu file (no archive signature)");
     }
-    std::io::Seek::rewind(&mut f)?;
-    let ins = archive::inspect(&path.display().to_string(), f, &archive::Limits::default());
+    std::io::Seek::rewind(&mut f).with_context(|| format!("cannot read {shown}"))?;
+    Ok(archive::inspect(&shown, f, &archive::Limits::default()))
+}
+
+fn run_inspect(path: &Path, format: ExplainFormat) -> Result<u8> {
+    let ins = inspect_archive(path)?;
     let mut out = std::io::stdout().lock();
     match format {
         ExplainFormat::Json => {
@@ -483,6 +485,13 @@ fn diagnose_paths_or_live(
     } else {
         diagnose(paths, rules, opts)?
     })
+}
+
+/// Each source that could not be read, on standard error.
+fn print_source_errors(report: &servicing_doctor::Report) {
+    for s in report.sources.iter().filter(|s| s.error.is_some()) {
+        eprintln!("servicing-doctor: {}: {}", s.path, s.error.as_deref().unwrap_or_default());
+    }
 }
 
 /// Why a run diagnosed nothing, naming what was given.
@@ -584,15 +593,7 @@ impl Write for OutputFile {
 fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
     // Absolute, so that a Windows path stays usable as the script's default.
     let path = &std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let shown = path.display().to_string();
-    let mut file = std::fs::File::open(path).with_context(|| format!("--ssu: cannot open {shown}"))?;
-    let mut magic = [0u8; 8];
-    let n = std::io::Read::read(&mut file, &mut magic).with_context(|| format!("--ssu: cannot read {shown}"))?;
-    if archive::sniff(&magic[..n]).is_none() {
-        bail!("--ssu: {shown} is not a .msu or .cab file (no archive signature)");
-    }
-    std::io::Seek::rewind(&mut file)?;
-    let ins = archive::inspect(&shown, file, &archive::Limits::default());
+    let ins = inspect_archive(path).context("--ssu")?;
     let packages: Vec<(String, String, String, bool)> = ins
         .packages
         .iter()
@@ -605,7 +606,7 @@ fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
             ins.errors.join("; ")
         }
     });
-    Ok(SsuPackage { path: shown, packages, error })
+    Ok(SsuPackage { path: ins.path, packages, error })
 }
 
 /// The current UTC time, for `--stamp`.

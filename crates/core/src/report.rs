@@ -41,11 +41,6 @@ impl Report {
         self.findings.iter().any(|f| f.severity == Severity::Error)
     }
 
-    /// True when at least one source was read.
-    pub fn any_source_read(&self) -> bool {
-        self.sources.iter().any(|s| s.error.is_none())
-    }
-
     /// Logs read without error (archives, checks and unknown files aside).
     pub fn logs_read(&self) -> usize {
         self.sources.iter().filter(|s| s.error.is_none() && s.kind.is_log()).count()

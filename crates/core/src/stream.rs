@@ -293,22 +293,23 @@ pub fn stream_panther<R: Read>(
         }
         Ok(batch)
     };
-    let first = threads_free();
-    let mut batch = read_batch(&mut chunker, if first > 1 { 2 * first } else { 1 })?;
+    // Inline: one chunk at a time; reading ahead: two per free thread.
+    let batch_len = |free: usize| if free > 1 { 2 * free } else { 1 };
+    let mut batch = read_batch(&mut chunker, batch_len(threads_free()))?;
     while !batch.is_empty() {
         let mut results: Vec<ChunkOut> = Vec::new();
         let mut next = Ok(Vec::new());
         let free = threads_free();
         if free <= 1 {
             results = batch.iter().map(|c| do_chunk(rules, kind, c, source, scan)).collect();
-            next = read_batch(&mut chunker, 1);
+            next = read_batch(&mut chunker, batch_len(free));
         } else {
             // Scan this batch on the pool while this thread reads the next
             // one (the reader itself never leaves this thread).
             rayon::in_place_scope(|s| {
                 let (batch, results) = (&batch, &mut results);
                 s.spawn(move |_| *results = batch.par_iter().map(|c| do_chunk(rules, kind, c, source, scan)).collect());
-                next = read_batch(&mut chunker, 2 * free);
+                next = read_batch(&mut chunker, batch_len(free));
                 // Waiting for the scans from here on: not running.
                 entered = None;
             });
