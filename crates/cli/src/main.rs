@@ -97,9 +97,9 @@ struct DiagnoseArgs {
     /// Each PATH is a different machine: never correlate evidence across them.
     #[arg(long)]
     separate: bool,
-    /// Worker threads (default: one per core).
-    #[arg(long, short = 'j', value_name = "N")]
-    threads: Option<usize>,
+    /// Worker threads, 1 to 256 (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
     /// No progress or notes on standard error.
     #[arg(long, short)]
     quiet: bool,
@@ -271,7 +271,7 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
     let bar = if args.quiet { None } else { progress::Bar::new() };
     let opts = DiagnoseOptions {
         separate_inputs: args.separate,
-        threads: args.threads,
+        threads: args.threads.map(usize::from),
         progress: bar.as_ref().map(progress::Bar::callback),
         ..DiagnoseOptions::default()
     };
@@ -325,7 +325,7 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
 fn run_each(args: &DiagnoseArgs, rules: &RuleSet) -> Result<u8> {
     let bar = if args.quiet { None } else { progress::Bar::inputs() };
     let opts = DiagnoseOptions {
-        threads: args.threads,
+        threads: args.threads.map(usize::from),
         progress: bar.as_ref().map(progress::Bar::callback),
         ..DiagnoseOptions::default()
     };
@@ -426,7 +426,7 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
 /// archive signature is refused.
 fn inspect_archive(path: &Path) -> Result<archive::Inspection> {
     let shown = path.display().to_string();
-    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
+    let mut f = servicing_doctor::sources::open::open_regular(path).with_context(|| format!("cannot open {shown}"))?;
     let mut magic = [0u8; 8];
     let n = std::io::Read::read(&mut f, &mut magic).with_context(|| format!("cannot read {shown}"))?;
     if archive::sniff(&magic[..n]).is_none() {

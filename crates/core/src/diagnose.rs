@@ -323,15 +323,12 @@ fn read_file(
 ) -> Vec<(Source, Vec<Hit>)> {
     let shown = display(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let file = match std::fs::File::open(path) {
+    let file = match sources::open::open_regular(path) {
         Ok(f) => f,
-        Err(e) => return vec![(unread(path, format!("cannot open: {}", sources::describe_io(&e))), Vec::new())],
+        Err(e @ sources::open::OpenError::NotRegular(_)) => return vec![(unread(path, e.to_string()), Vec::new())],
+        Err(e) => return vec![(unread(path, format!("cannot open: {e}")), Vec::new())],
     };
-    let size = match file.metadata() {
-        Ok(m) if !m.is_file() => return vec![(unread(path, "not a regular file".into()), Vec::new())],
-        Ok(m) => m.len(),
-        Err(_) => 0,
-    };
+    let size = file.len();
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let magic = match reader.fill_buf() {
         Ok(b) => archive::sniff(b),

@@ -419,21 +419,12 @@ fn select_logs(hive: &Path, header: &Header) -> (Vec<LogFile>, Vec<Skipped>) {
 
 /// Reads a whole file, read-only, refusing anything larger than `max`.
 fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
-    let meta = file.metadata().map_err(|e| format!("cannot read it: {e}"))?;
-    if meta.is_dir() {
-        return Err("it is a folder, not a file".into());
-    }
-    if meta.len() > max {
-        return Err(format!("it is {} bytes, too large to be a registry file", meta.len()));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(max + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read it: {e}"))?;
-    if bytes.len() as u64 > max {
-        return Err("it grew while being read past the size a registry file can have".into());
-    }
-    Ok(bytes)
+    use crate::sources::open::{read_regular, OpenError};
+    read_regular(path, max).map_err(|e| match e {
+        OpenError::Io(e) => format!("cannot open it: {}", crate::sources::describe_io(&e)),
+        OpenError::NotRegular(what) => format!("it is {what}, not a file"),
+        OpenError::TooLarge { len, .. } => format!("it is {len} bytes, too large to be a registry file"),
+    })
 }
 
 /// Why one parse attempt failed.

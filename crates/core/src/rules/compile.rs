@@ -286,22 +286,14 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleError>> {
     let mut docs = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
-        match std::fs::metadata(&p) {
-            Ok(m) if m.len() > MAX_RULE_FILE => {
-                errors.push(err(&p, format!("rule file is {} bytes; the limit is {MAX_RULE_FILE}", m.len())));
-                continue;
-            }
-            Err(e) => {
-                errors.push(err(&p, format!("cannot read: {e}")));
-                continue;
-            }
-            _ => {}
-        }
-        match std::fs::read(&p) {
+        match crate::sources::open::read_regular(&p, MAX_RULE_FILE) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => docs.push((p.display().to_string(), t)),
                 Err(_) => errors.push(err(&p, "rule file is not UTF-8".into())),
             },
+            Err(crate::sources::open::OpenError::TooLarge { len, max }) => {
+                errors.push(err(&p, format!("rule file is {len} bytes; the limit is {max}")))
+            }
             Err(e) => errors.push(err(&p, format!("cannot read: {e}"))),
         }
     }

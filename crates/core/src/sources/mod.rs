@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod classify;
+pub mod open;
 pub mod winroot;
 
 use std::path::{Path, PathBuf};
