@@ -516,3 +516,15 @@ fn separate_machines_share_only_the_facts_they_all_state() {
     assert_eq!(mixed["arch"], "amd64", "both state it");
     assert!(mixed["servicing_stack_in_logs"].is_null(), "they differ: {mixed}");
 }
+
+#[test]
+fn thread_counts_outside_1_to_256_are_usage_errors() {
+    for bad in ["0", "257", "100000"] {
+        let out = bin().args(["diagnose", "-j", bad, "-q"]).arg(examples().join("healthy")).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "-j {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not in 1..=256"), "-j {bad}: {err}");
+    }
+    let out = bin().args(["diagnose", "-j", "256", "-q"]).arg(examples().join("healthy")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
