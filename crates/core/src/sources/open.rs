@@ -92,8 +92,10 @@ pub fn open_regular(path: &Path) -> Result<RegularFile, OpenError> {
         // regular file the flag has no effect.
         opts.custom_flags(libc::O_NONBLOCK);
     }
+    // Windows refuses to open a folder with "access denied"; say what it is.
     let file = opts.open(path).map_err(|e| match e.kind() {
         io::ErrorKind::IsADirectory => OpenError::NotRegular("a folder"),
+        _ if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) => OpenError::NotRegular("a folder"),
         _ => OpenError::Io(e),
     })?;
     let meta = file.metadata().map_err(OpenError::Io)?;
