@@ -142,3 +142,118 @@ fn hostile_rule_text_never_reaches_the_terminal_raw() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad\\x{1b}]0;pwned") && err.contains("severty"), "{err}");
 }
+
+/// Markdown and HTML that would render as a link, an image, an autolink or
+/// raw HTML, plus `|` to split a table row and backticks to close a span.
+const MD_EVIL: &str = "|x[click](https://evil.example/) <img src=x onerror=alert(1)> ![i](https://evil.example/i.png) <https://evil.example> www.evil.example me@evil.example ``` `c` &amp; **b** ~~s~~ \\|y";
+
+/// Every node of the rendered Markdown that is a link, image or HTML; and
+/// the plain text of each table cell and heading.
+fn render_md(md: &str) -> (Vec<String>, Vec<String>) {
+    use comrak::nodes::NodeValue;
+    let mut options = comrak::Options::default();
+    options.extension.table = true;
+    options.extension.autolink = true;
+    options.extension.strikethrough = true;
+    options.extension.tasklist = true;
+    options.render.r#unsafe = true;
+    let arena = comrak::Arena::new();
+    let root = comrak::parse_document(&arena, md, &options);
+    let mut active = Vec::new();
+    let mut texts = Vec::new();
+    for node in root.descendants() {
+        match &node.data().value {
+            NodeValue::Link(l) | NodeValue::Image(l) => active.push(format!("link to {}", l.url)),
+            NodeValue::HtmlInline(h) => active.push(format!("inline HTML {h}")),
+            NodeValue::HtmlBlock(h) => active.push(format!("HTML block {}", h.literal)),
+            NodeValue::TableCell | NodeValue::Heading(_) => {
+                let mut t = String::new();
+                for d in node.descendants() {
+                    match &d.data().value {
+                        NodeValue::Text(s) => t.push_str(s),
+                        NodeValue::Code(c) => t.push_str(&c.literal),
+                        _ => {}
+                    }
+                }
+                texts.push(t);
+            }
+            _ => {}
+        }
+    }
+    (active, texts)
+}
+
+#[cfg(unix)]
+#[test]
+fn hostile_markdown_never_becomes_links_or_html() {
+    let d = tempfile::tempdir().unwrap();
+    let name = MD_EVIL.replace('/', "\\");
+    let logs = d.path().join(format!("logs{name}"));
+    // The INF name becomes the finding's `missing` fact (no spaces in it).
+    let inf = "oem|x[click](https://evil.example/)<img/src=x/onerror=alert(1)>``![i](x)www.evil.example.inf";
+    write(&logs.join(format!("CBS{name}.log")), SEED_CBS.replace("ntprint4.inf", inf).as_bytes());
+    // A SetupDiag value that reaches system{}.
+    let target = "10.0|x[click](https://evil.example/) ![i](https://evil.example/i.png) www.evil.example me@evil.example ` &amp;amp; **b**";
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<SetupDiag>\n  <Version>1.7.0.0</Version>\n  <SystemInfo>\n    <TargetOSBuildString>{target}</TargetOSBuildString>\n  </SystemInfo>\n</SetupDiag>\n"
+    );
+    write(&logs.join("setupdiagresults.xml"), xml.as_bytes());
+    // A source error that quotes a hostile name: an input that is not there.
+    let missing = d.path().join(format!("missing{name}"));
+    // A rule whose text is hostile, firing on a DISM line.
+    let yaml_evil = MD_EVIL.replace('\\', "\\\\");
+    let rule = format!(
+        r#"id: hostile-md
+title: "title {yaml_evil}"
+severity: warning
+summary: "summary {yaml_evil}"
+signals:
+  - id: s
+    kinds: [dism]
+    anchor: "0x800f081f"
+remediation: {{ id: r, steps: ["step {yaml_evil}"] }}
+"#
+    );
+    let rules = d.path().join("rules");
+    write(&rules.join("hostile.yaml"), rule.as_bytes());
+    write(&logs.join("dism.log"), b"2023-05-17 08:40:00, Error                 DISM   DISM Package Manager: PID=7092 Failed finalizing changes. - CDISMPackageManager::Internal_Finalize(hr:0x800f081f)\n");
+
+    let o =
+        bin().args(["diagnose", "--format", "md", "--rules"]).arg(&rules).arg(&logs).arg(&missing).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = String::from_utf8(o.stdout).unwrap();
+    let (active, texts) = render_md(&md);
+    assert!(active.is_empty(), "input became markup: {active:?}\n{md}");
+    // Each fact and system{} value (as the JSON report has them) is whole in
+    // one table cell: no row was split, no span closed early.
+    let json = bin()
+        .args(["diagnose", "--format", "json", "--quiet", "--rules"])
+        .arg(&rules)
+        .arg(&logs)
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let mut values: Vec<&str> = json["system"].as_object().unwrap().values().filter_map(|v| v.as_str()).collect();
+    for f in json["findings"].as_array().unwrap() {
+        values.extend(f["facts"].as_object().unwrap().values().filter_map(|v| v.as_str()));
+    }
+    assert!(values.iter().any(|v| v.starts_with("oem|x[")), "the INF fact: {values:?}");
+    assert!(values.iter().any(|v| v.contains("evil.example me@")), "the SetupDiag value: {values:?}");
+    for v in values {
+        assert!(texts.iter().any(|t| t == v), "{v:?} is not one table cell: {texts:?}\n{md}");
+    }
+    assert!(texts.iter().any(|t| t.contains(&format!("title {MD_EVIL}"))), "the rule title: {texts:?}");
+    // File names and the source error are there, as text.
+    assert!(md.contains("/missing `&#124;") && md.contains("error: ` no such file"), "{md}");
+
+    // The HTML report of the same inputs stays inert too.
+    let o =
+        bin().args(["diagnose", "--format", "html", "--rules"]).arg(&rules).arg(&logs).arg(&missing).output().unwrap();
+    let html = String::from_utf8(o.stdout).unwrap();
+    for tag in ["<img", "<a ", "<a>", "href=", "<script"] {
+        let hits: Vec<_> = html.match_indices(tag).collect();
+        assert!(hits.is_empty(), "{tag} in the HTML report: {html}");
+    }
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
+}
