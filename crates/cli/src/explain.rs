@@ -81,7 +81,8 @@ pub fn print_text(out: &mut impl Write, ex: &Explanation) -> io::Result<()> {
     if ex.rules.is_empty() {
         writeln!(out, "  rules:     none of the loaded rules involve this code")?;
     } else {
-        writeln!(out, "  rules:     {}", ex.rules.join(", "))?;
+        let rules: Vec<String> = ex.rules.iter().map(|r| crate::print::inert(r)).collect();
+        writeln!(out, "  rules:     {}", rules.join(", "))?;
     }
     Ok(())
 }

@@ -153,9 +153,14 @@ enum ColorChoice {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.use_stderr() => {
+            // The message quotes the arguments, which may be file names.
+            eprint!("{}", print::inert_lines(&e.render().to_string(), ""));
+            return ExitCode::from(2);
+        }
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
         }
     };
     match run(cli) {
@@ -164,11 +169,43 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("servicing-doctor: {e:#}");
+            print_error(&e);
             ExitCode::from(2)
         }
     }
 }
+
+/// A top-level error on standard error. Its messages quote paths, argument
+/// values and rule text, so all of it goes through `print::inert`.
+fn print_error(e: &anyhow::Error) {
+    match e.downcast_ref::<RuleMistakes>() {
+        Some(m) => {
+            eprintln!("servicing-doctor: the rules have mistakes:");
+            for r in &m.0 {
+                let at = r.line.map(|l| format!(":{l}")).unwrap_or_default();
+                eprintln!("  {}{at}: {}", print::inert(&r.file), print::inert_lines(&r.message, "    "));
+            }
+        }
+        None => eprintln!("servicing-doctor: {}", print::inert(&format!("{e:#}"))),
+    }
+}
+
+/// Rule files that do not load, kept apart so that each one's file name
+/// and message are made inert separately (a regex error spans lines).
+#[derive(Debug)]
+struct RuleMistakes(Vec<servicing_doctor::rules::RuleError>);
+
+impl std::fmt::Display for RuleMistakes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the rules have mistakes:")?;
+        for e in &self.0 {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RuleMistakes {}
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
@@ -185,10 +222,7 @@ fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
         Some(d) => RuleSet::with_dir(d),
         None => RuleSet::embedded(),
     };
-    loaded.map_err(|errs| {
-        let list: Vec<String> = errs.iter().map(|e| format!("  {e}")).collect();
-        anyhow::anyhow!("the rules have mistakes:\n{}", list.join("\n"))
-    })
+    loaded.map_err(|errs| RuleMistakes(errs).into())
 }
 
 fn run(cli: Cli) -> Result<u8> {
@@ -204,7 +238,7 @@ fn run(cli: Cli) -> Result<u8> {
             let mut out = std::io::stdout().lock();
             match format {
                 ExplainFormat::Json => {
-                    let mut json = serde_json::to_vec_pretty(&ex)?;
+                    let mut json = print::inert_json(serde_json::to_vec_pretty(&ex)?);
                     json.push(b'\n');
                     out.write_all(&json)?;
                 }
@@ -219,7 +253,8 @@ fn run(cli: Cli) -> Result<u8> {
                 let mut kinds: Vec<&str> = r.signals.iter().flat_map(|s| s.kinds.iter().map(|k| k.as_str())).collect();
                 kinds.sort_unstable();
                 kinds.dedup();
-                writeln!(out, "{}\t{}\t{}\t{}", r.id, r.severity.as_str(), kinds.join(","), r.title)?;
+                let (id, title) = (print::inert(&r.id), print::inert(&r.title));
+                writeln!(out, "{id}\t{}\t{}\t{title}", r.severity.as_str(), kinds.join(","))?;
             }
             Ok(0)
         }
@@ -234,7 +269,7 @@ fn run(cli: Cli) -> Result<u8> {
             anchors.dedup();
             let mut out = std::io::stdout().lock();
             for a in anchors {
-                writeln!(out, "{a}")?;
+                writeln!(out, "{}", print::inert(a))?;
             }
             Ok(0)
         }
@@ -243,7 +278,8 @@ fn run(cli: Cli) -> Result<u8> {
             let outcome = selftest::run(&rules);
             let mut out = std::io::stdout().lock();
             for f in &outcome.failures {
-                writeln!(out, "FAIL {} ({}): {}", f.rule, f.origin, f.message)?;
+                let (rule, origin) = (print::inert(&f.rule), print::inert(&f.origin));
+                writeln!(out, "FAIL {rule} ({origin}): {}", print::inert_lines(&f.message, "    "))?;
             }
             writeln!(
                 out,
@@ -289,11 +325,11 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
     let mut buf: Vec<u8> = Vec::new();
     match args.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut buf, &report)?;
+            buf = print::inert_json(serde_json::to_vec_pretty(&report)?);
             buf.push(b'\n');
         }
         Format::Ndjson => {
-            serde_json::to_writer(&mut buf, &report)?;
+            buf = print::inert_json(serde_json::to_vec(&report)?);
             buf.push(b'\n');
         }
         Format::Md => print::md::write(&mut buf, &report)?,
@@ -343,7 +379,8 @@ fn run_each(args: &DiagnoseArgs, rules: &RuleSet) -> Result<u8> {
         if !args.quiet {
             print_source_errors(&report);
         }
-        let written = serde_json::to_vec(&report).map_err(anyhow::Error::from).and_then(|mut line| {
+        let written = serde_json::to_vec(&report).map_err(anyhow::Error::from).and_then(|line| {
+            let mut line = print::inert_json(line);
             line.push(b'\n');
             out.write_all(&line)?;
             // Lines reach a pipe as they come; a file is flushed at the end.
@@ -407,16 +444,16 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
     if let Some(p) = &plan_opts.ssu {
         let fit = plan::ssu_fit(&report, p);
         if fit.verdict != "fits" {
-            eprintln!("servicing-doctor: {}: {}", p.path, fit.sentence());
+            eprintln!("servicing-doctor: {}: {}", print::inert(&p.path), fit.sentence());
             for r in &fit.reasons {
-                eprintln!("  {r}");
+                eprintln!("  {}", print::inert(r));
             }
         }
     }
     if let Some(path) = &args.output {
         eprintln!(
             "servicing-doctor: plan written to {}; read it, run it once (preview), then with -Apply",
-            path.display()
+            print::inert(&path.display().to_string())
         );
     }
     Ok(0)
@@ -441,14 +478,20 @@ fn run_inspect(path: &Path, format: ExplainFormat) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match format {
         ExplainFormat::Json => {
-            let mut json = serde_json::to_vec_pretty(&ins)?;
+            let mut json = print::inert_json(serde_json::to_vec_pretty(&ins)?);
             json.push(b'\n');
             out.write_all(&json)?;
         }
         ExplainFormat::Text => {
-            writeln!(out, "{} ({}), {} member(s)", print::inert(&ins.path), ins.kind, ins.members.len())?;
+            writeln!(
+                out,
+                "{} ({}), {} member(s)",
+                print::inert(&ins.path),
+                print::inert(&ins.kind),
+                ins.members.len()
+            )?;
             for p in &ins.packages {
-                let kb = p.kb.as_deref().map(|k| format!(" {k}")).unwrap_or_default();
+                let kb = p.kb.as_deref().map(|k| format!(" {}", print::inert(k))).unwrap_or_default();
                 let ssu = if p.is_servicing_stack { " [servicing stack update]" } else { "" };
                 writeln!(
                     out,
@@ -464,7 +507,7 @@ fn run_inspect(path: &Path, format: ExplainFormat) -> Result<u8> {
             }
             for m in &ins.members {
                 let size = m.size.map(|s| s.to_string()).unwrap_or_else(|| "?".into());
-                writeln!(out, "  {:>12}  {:<8} {}", size, m.method, print::inert(&m.path))?;
+                writeln!(out, "  {:>12}  {:<8} {}", size, print::inert(&m.method), print::inert(&m.path))?;
             }
             for e in &ins.errors {
                 writeln!(out, "  error: {}", print::inert(e))?;
@@ -490,7 +533,11 @@ fn diagnose_paths_or_live(
 /// Each source that could not be read, on standard error.
 fn print_source_errors(report: &servicing_doctor::Report) {
     for s in report.sources.iter().filter(|s| s.error.is_some()) {
-        eprintln!("servicing-doctor: {}: {}", s.path, s.error.as_deref().unwrap_or_default());
+        eprintln!(
+            "servicing-doctor: {}: {}",
+            print::inert(&s.path),
+            print::inert(s.error.as_deref().unwrap_or_default())
+        );
     }
 }
 

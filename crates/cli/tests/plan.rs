@@ -19,6 +19,14 @@ fn stdout(o: &std::process::Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
+/// A plan's text after its byte order mark, which every plan must start with.
+fn script(o: &std::process::Output) -> String {
+    let s = stdout(o);
+    let body = s.strip_prefix('\u{feff}').unwrap_or_else(|| panic!("no UTF-8 BOM: {:?}", &s[..s.len().min(40)]));
+    assert!(body.is_ascii(), "non-ASCII after the BOM: {:?}", body.chars().find(|c| !c.is_ascii()));
+    body.to_string()
+}
+
 /// The snapshots' text. Windows joins the folders found under `examples/...` with `\`; the
 /// snapshots show `/`, so paths starting with `examples/` are turned back (up to `:` or a space).
 fn golden(o: &std::process::Output) -> String {
@@ -63,17 +71,17 @@ fn golden_support_request_markdown() {
 
 #[test]
 fn plans_are_deterministic_and_stamped_only_on_request() {
-    let one = stdout(&run_in_repo(&["plan", "examples/upgrade-process-drivers"]));
-    let two = stdout(&run_in_repo(&["plan", "examples/upgrade-process-drivers"]));
+    let one = script(&run_in_repo(&["plan", "examples/upgrade-process-drivers"]));
+    let two = script(&run_in_repo(&["plan", "examples/upgrade-process-drivers"]));
     assert_eq!(one, two);
     assert!(!one.contains("Generated:"));
-    let stamped = stdout(&run_in_repo(&["plan", "--stamp", "examples/upgrade-process-drivers"]));
+    let stamped = script(&run_in_repo(&["plan", "--stamp", "examples/upgrade-process-drivers"]));
     assert!(stamped.contains("    Generated: 20"), "{}", &stamped[..400]);
 }
 
 #[test]
 fn plan_contents_follow_the_seed_and_stay_safe() {
-    let s = stdout(&run_in_repo(&["plan", "examples/upgrade-process-drivers"]));
+    let s = script(&run_in_repo(&["plan", "examples/upgrade-process-drivers"]));
     let order = [
         "Step 1: back up",
         "reg.exe query 'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Version'",
@@ -120,9 +128,7 @@ fn verbatim_ranges(script: &str) -> (Vec<std::ops::Range<usize>>, Vec<String>) {
             let p = node.start_position();
             errors.push(format!("{} at {}:{}: {:?}", node.kind(), p.row + 1, p.column + 1, &script[node.byte_range()]));
         }
-        if node.kind() == "string_literal"
-            && script[node.byte_range()].starts_with(['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'])
-        {
+        if node.kind() == "string_literal" && script[node.byte_range()].starts_with('\'') {
             ranges.push(node.byte_range());
         }
         for child in node.children(&mut cursor) {
@@ -152,7 +158,7 @@ fn assert_inert(script: &str, markers: &[&str]) {
 #[test]
 fn generated_scripts_parse_cleanly() {
     for ex in ["examples/upgrade-process-drivers", "examples/wu-driver-rollback"] {
-        let s = stdout(&run_in_repo(&["plan", ex]));
+        let s = script(&run_in_repo(&["plan", ex]));
         let (ranges, errors) = verbatim_ranges(&s);
         assert!(errors.is_empty(), "{ex}: {errors:?}");
         assert!(ranges.len() > 10);
@@ -171,8 +177,8 @@ fn hostile_inf_names_and_paths_stay_inside_literals() {
     let d = tree(&[("CBS.log", &cbs), ("setupapi.dev.log", &setupapi)]);
     let o = bin().arg("plan").arg(d.path()).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let s = stdout(&o);
-    assert_inert(&s, &["Remove-Item$(calc)", "$(Start-Process calc)", "\u{2019}\u{2019}", "`\"x\""]);
+    let s = script(&o);
+    assert_inert(&s, &["Remove-Item$(calc)", "$(Start-Process calc)", "`\"x\""]);
     // The same text in the Markdown request stays in code spans.
     let md = bin().args(["diagnose", "--format", "md"]).arg(d.path()).output().unwrap();
     let md = String::from_utf8(md.stdout).unwrap();
@@ -192,7 +198,7 @@ fn hostile_winsxs_and_system_values_stay_inside_literals() {
     ]);
     let o = bin().arg("plan").arg(d.path()).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    s.push_str(&stdout(&o));
+    s.push_str(&script(&o));
     assert!(s.contains("$(whoami)"));
     assert_inert(&s, &["$(whoami)", ";calc"]);
 }
@@ -218,4 +224,226 @@ fn plan_output_file_never_lands_in_the_evidence() {
     let o =
         bin().arg("plan").arg("-o").arg(d.path().join("logs/repair.ps1")).arg(d.path().join("logs")).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// The value of a PowerShell expression made only of what `ps_literal`
+/// writes: single-quoted literals, `[char]` casts of integers, `+` and
+/// parentheses. Anything else (a sub-expression, a variable, a command, an
+/// expandable string) is an error: it would run or expand something.
+#[derive(Debug, PartialEq)]
+enum Val {
+    Str(Vec<u16>),
+    Char(u16),
+    Int(u32),
+}
+
+fn eval(src: &str, node: tree_sitter::Node) -> Result<Val, String> {
+    let text = &src[node.byte_range()];
+    match node.kind() {
+        "string_literal" => {
+            // Every quote form PowerShell knows, so that a wrong decoding
+            // that turns bytes into a quote shows up as a different value.
+            let is_quote = |c: char| matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}');
+            let chars: Vec<char> = text.chars().collect();
+            if chars.len() < 2 || !is_quote(chars[0]) || !is_quote(chars[chars.len() - 1]) {
+                return Err(format!("not a verbatim string: {text:?}"));
+            }
+            // tree-sitter-powershell only knows `'`; PowerShell ends the
+            // literal at any lone quote form, so one here means a breakout.
+            let inner = &chars[1..chars.len() - 1];
+            let mut out = String::new();
+            let mut i = 0;
+            while i < inner.len() {
+                out.push(inner[i]);
+                if is_quote(inner[i]) {
+                    if !inner.get(i + 1).is_some_and(|&c| is_quote(c)) {
+                        return Err(format!("a lone {:?} ends the literal early in PowerShell: {text:?}", inner[i]));
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            Ok(Val::Str(out.encode_utf16().collect()))
+        }
+        "hexadecimal_integer_literal" => u32::from_str_radix(&text[2..], 16).map(Val::Int).map_err(|e| e.to_string()),
+        "decimal_integer_literal" => text.parse().map(Val::Int).map_err(|e| e.to_string()),
+        "cast_expression" => {
+            let ty = node.child(0).ok_or("cast without a type")?;
+            if !src[ty.byte_range()].eq_ignore_ascii_case("[char]") || node.child_count() != 2 {
+                return Err(format!("cast other than [char]: {text:?}"));
+            }
+            match eval(src, node.child(1).ok_or("cast without an operand")?)? {
+                Val::Int(n) if n <= 0xFFFF => Ok(Val::Char(n as u16)),
+                v => Err(format!("[char] of {v:?}")),
+            }
+        }
+        "additive_expression" if node.child_count() == 3 => {
+            if node.child(1).map(|o| &src[o.byte_range()]) != Some("+") {
+                return Err(format!("operator other than +: {text:?}"));
+            }
+            let left = eval(src, node.child(0).unwrap())?;
+            let right = eval(src, node.child(2).unwrap())?;
+            match (left, right) {
+                (Val::Str(mut l), Val::Str(r)) => {
+                    l.extend(r);
+                    Ok(Val::Str(l))
+                }
+                (Val::Str(mut l), Val::Char(c)) => {
+                    l.push(c);
+                    Ok(Val::Str(l))
+                }
+                (l, r) => Err(format!("{l:?} + {r:?} is not a string concatenation")),
+            }
+        }
+        "parenthesized_expression" if node.child_count() == 3 => eval(src, node.named_child(0).unwrap()),
+        "pipeline"
+        | "pipeline_chain"
+        | "logical_expression"
+        | "bitwise_expression"
+        | "comparison_expression"
+        | "additive_expression"
+        | "multiplicative_expression"
+        | "format_expression"
+        | "range_expression"
+        | "array_literal_expression"
+        | "unary_expression"
+        | "expression_with_unary_operator"
+        | "integer_literal"
+            if node.child_count() == 1 =>
+        {
+            eval(src, node.child(0).unwrap())
+        }
+        other => Err(format!("{other} is not plain data: {text:?}")),
+    }
+}
+
+/// Parse `$x = EXPR` and evaluate EXPR; also its tree, to compare shapes.
+fn parse_value(expr: &str) -> Result<(String, String), String> {
+    let src = format!("$x = {expr}\n");
+    let mut parser = tree_sitter::Parser::new();
+    parser.set_language(&tree_sitter_powershell::LANGUAGE.into()).unwrap();
+    let tree = parser.parse(&src, None).unwrap();
+    let root = tree.root_node();
+    if root.has_error() {
+        return Err(format!("parse error in {src:?}: {}", root.to_sexp()));
+    }
+    let statements = root.named_child(0).ok_or("empty program")?;
+    if statements.named_child_count() != 1 {
+        return Err(format!("{} statements in {src:?}", statements.named_child_count()));
+    }
+    let assign = statements.named_child(0).and_then(|p| p.named_child(0)).ok_or("no statement")?;
+    let value = assign.child_by_field_name("value").ok_or_else(|| format!("not an assignment: {src:?}"))?;
+    match eval(&src, value)? {
+        Val::Str(units) => Ok((String::from_utf16(&units).map_err(|e| e.to_string())?, value.to_sexp())),
+        v => Err(format!("the value is not a string: {v:?}")),
+    }
+}
+
+/// Hostile text for the plan's literals: quotes of every form, a character
+/// whose UTF-8 bytes read as a quote in Windows-1252, bidi controls, CJK,
+/// emoji, code that must never run.
+const HOSTILE_TEXT: &[&str] = &[
+    "C:\\x \u{452} + $(Start-Process calc.exe) #",
+    "it\u{2019}s '; Remove-Item C:\\ -Recurse; '",
+    "\u{2018}\u{2019}\u{201A}\u{201B}''\u{201C}\u{201D}\"$(whoami)\"`n",
+    "invoice\u{202E}gpj.exe \u{2066}x\u{2069} \u{200E}\u{200F}\u{61C}",
+    "C:\\\u{4E2D}\u{6587}\\\u{65E5}\u{672C}\u{8A9E}\\\u{D55C}\u{AD6D}\u{C5B4}.inf",
+    "\u{1F600}\u{1F4A9} $env:TEMP ${x} @(1) & | ; ` \u{FEFF}\u{AD}",
+    "\u{100}\u{2026}\u{20AC}\u{A0}\u{FF07}",
+    "plain ASCII with 'quotes' and a tab\there",
+    "",
+];
+
+/// The ANSI code pages Windows PowerShell 5.1 may read a BOM-less script in.
+fn ansi_code_pages() -> Vec<&'static encoding_rs::Encoding> {
+    use encoding_rs::*;
+    vec![
+        UTF_8,
+        WINDOWS_1250,
+        WINDOWS_1251,
+        WINDOWS_1252,
+        WINDOWS_1253,
+        WINDOWS_1254,
+        WINDOWS_1255,
+        WINDOWS_1256,
+        WINDOWS_1257,
+        WINDOWS_1258,
+        WINDOWS_874,
+        SHIFT_JIS,
+        GBK,
+        EUC_KR,
+        BIG5,
+    ]
+}
+
+#[test]
+fn literals_mean_the_same_in_every_code_page() {
+    for text in HOSTILE_TEXT {
+        let lit = servicing_doctor::plan::ps_literal(text, "test:1").unwrap();
+        assert!(lit.is_ascii(), "{lit:?}");
+        let (value, shape) = parse_value(&lit).unwrap_or_else(|e| panic!("{text:?} as {lit:?}: {e}"));
+        assert_eq!(value, *text, "{lit:?}");
+        for enc in ansi_code_pages() {
+            let (decoded, had_errors) = enc.decode_without_bom_handling(lit.as_bytes());
+            assert!(!had_errors, "{}: {lit:?}", enc.name());
+            let (v, sh) = parse_value(&decoded).unwrap_or_else(|e| panic!("{} reads {lit:?} as code: {e}", enc.name()));
+            assert_eq!((&v, &sh), (&value, &shape), "{} reads {lit:?} differently", enc.name());
+        }
+    }
+}
+
+#[test]
+fn the_evaluator_sees_the_breakout_raw_utf8_allowed() {
+    // The old quoting (raw UTF-8 inside '...') read as Windows-1252: the
+    // `’` from `ђ`'s bytes closes the literal, and the evaluator says so.
+    let old = "'C:\\x \u{452} + $(Start-Process calc.exe) #'";
+    let (as_1252, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(old.as_bytes());
+    let e = parse_value(&as_1252).unwrap_err();
+    assert!(e.contains("ends the literal early"), "{e}");
+    assert!(parse_value("('' + [char]0x41 + [char]0x42)").is_ok());
+    assert!(parse_value("([char]0x41 + [char]0x42)").is_err(), "char + char adds numbers");
+    assert!(parse_value("\"$(calc)\"").is_err());
+}
+
+/// A plan from logs whose missing path (scenario A) or servicing stack
+/// folder (scenario B) holds `text`.
+fn hostile_plans(text: &str) -> Vec<(String, String)> {
+    let path = format!("C:\\Drivers\\{text}\\oem1.inf");
+    let setupapi = SHTD_SETUPAPI.replace(SHTD_MISSING, &path);
+    let a = tree(&[("CBS.log", SHTD_CBS), ("setupapi.dev.log", &setupapi)]);
+    let ex = examples().join("upgrade-process-drivers");
+    let line = format!("2025-10-14 03:12:04, Error                 CBS    Failed to load servicing stack from C:\\Windows\\WinSxS\\amd64_microsoft-windows-servicingstack_{text}\\cbscore.dll [HRESULT = 0x80070003 - ERROR_PATH_NOT_FOUND]\n");
+    let b = tree(&[
+        ("setupact.log", &std::fs::read_to_string(ex.join("$WINDOWS.~BT/Sources/Panther/setupact.log")).unwrap()),
+        ("CBS.log", &format!("{}{line}", std::fs::read_to_string(ex.join("Windows/Logs/CBS/CBS.log")).unwrap())),
+    ]);
+    let mut out = Vec::new();
+    for (name, d) in [("A", &a), ("B", &b)] {
+        let o = bin().arg("plan").arg(d.path()).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        out.push((name.to_string(), script(&o)));
+    }
+    out
+}
+
+#[test]
+fn whole_plans_are_bom_and_ascii_and_parse_with_hostile_logs() {
+    let text = "x \u{452} + $(Start-Process calc.exe) # it\u{2019}s \u{202E}gpj.exe \u{4E2D}\u{6587} \u{1F600}";
+    for (name, s) in hostile_plans(text) {
+        let (_, errors) = verbatim_ranges(&s);
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        assert_inert(&s, &["$(Start-Process calc.exe)"]);
+        // The text is in the plan, spelled in ASCII, and means itself.
+        let values: Vec<String> = s
+            .lines()
+            .filter(|l| l.contains("[char]0x0452"))
+            .filter_map(|l| {
+                let l = l.trim_start();
+                let at = if l.starts_with('(') { Some(0) } else { l.find(" = (").map(|i| i + 3) };
+                at.map(|i| l[i..].trim_end_matches(',').to_string())
+            })
+            .map(|expr| parse_value(&expr).unwrap_or_else(|e| panic!("{name}: {expr}: {e}")).0)
+            .collect();
+        assert!(values.iter().any(|v| v.contains(text)), "{name}: {values:?}");
+    }
 }

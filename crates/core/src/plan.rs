@@ -2,17 +2,22 @@
 //! person to read, run in preview, then run with `-Apply`.
 //!
 //! Safety: every string that comes from a log, a folder name, the registry
-//! or a package enters the script only as a single-quoted PowerShell literal
-//! ([`ps_literal`]); control characters are refused with an error naming
-//! where the text came from. The script is deterministic: the same report
-//! gives the same bytes (a time stamp only when asked for).
+//! or a package enters the script only through [`ps_literal`]; control
+//! characters are refused with an error naming where the text came from.
+//! The script is a UTF-8 byte order mark followed by ASCII only: Windows
+//! PowerShell 5.1 reads a script without a BOM in the ANSI code page, where
+//! the bytes of a non-ASCII character can decode to a quote (U+0452 is
+//! `D1 92`, `Ñ’` in Windows-1252) and close a literal. ASCII means the same
+//! in every code page, so the script means the same to 5.1 and 7 even if the
+//! BOM is lost. The script is deterministic: the same report gives the same
+//! bytes (a time stamp only when asked for).
 
 use crate::report::{Finding, Report};
 use crate::rules::Severity;
 use std::fmt::Write as _;
 
-/// Quote characters PowerShell accepts as a single quote: ' ‘ ’ ‚ ‛.
-const SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
+/// The UTF-8 byte order mark every script starts with.
+pub const BOM: char = '\u{feff}';
 
 /// Text that may not enter a script.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,30 +29,73 @@ pub struct UnsafeText {
     pub code: u32,
 }
 
-/// A PowerShell single-quoted literal for `s`, or why it cannot be one.
-/// Inside `'...'` nothing is expanded; the only special characters are the
-/// quotes themselves, each doubled. Line breaks and other control or
-/// separator characters are refused rather than escaped.
+/// A PowerShell expression, in ASCII only, whose value is `s`, or why there
+/// cannot be one.
+///
+/// ASCII text is one single-quoted literal: inside `'...'` nothing is
+/// expanded and the only special character is `'`, doubled. Text with other
+/// characters is a parenthesised concatenation that starts with a literal
+/// (so `+` joins strings, never adds char codes) and spells each non-ASCII
+/// UTF-16 unit as `[char]0xNNNN`: `('C:\x ' + [char]0x0452 + ' y')`. Quote
+/// look-alikes (U+2019 ...), bidirectional and other invisible format
+/// controls (U+202E ...) thus never enter a script raw. Line breaks and other
+/// control characters are refused rather than encoded: no log line holds one
+/// legitimately.
 pub fn ps_literal(s: &str, origin: &str) -> Result<String, UnsafeText> {
+    for c in s.chars() {
+        let what = match c {
+            '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => "a line break",
+            '\t' => continue,
+            c if c.is_control() => "a control character",
+            _ => continue,
+        };
+        return Err(UnsafeText { origin: origin.to_string(), what, code: c as u32 });
+    }
+    if s.is_ascii() {
+        return Ok(quoted_ascii(s));
+    }
+    let mut out = String::with_capacity(s.len() * 4 + 4);
+    out.push('(');
+    let mut run_start = 0;
+    let mut first = true;
+    for (i, c) in s.char_indices() {
+        if c.is_ascii() {
+            continue;
+        }
+        if first || run_start < i {
+            if !first {
+                out.push_str(" + ");
+            }
+            out.push_str(&quoted_ascii(&s[run_start..i]));
+            first = false;
+        }
+        let mut units = [0u16; 2];
+        for u in c.encode_utf16(&mut units) {
+            let _ = write!(out, " + [char]0x{u:04X}");
+        }
+        run_start = i + c.len_utf8();
+    }
+    if run_start < s.len() {
+        out.push_str(" + ");
+        out.push_str(&quoted_ascii(&s[run_start..]));
+    }
+    out.push(')');
+    Ok(out)
+}
+
+/// `'s'` with each `'` doubled; `s` must be ASCII without control characters.
+fn quoted_ascii(s: &str) -> String {
+    debug_assert!(s.is_ascii());
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {
-        let what = match c {
-            '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => Some("a line break"),
-            '\t' => None,
-            c if c.is_control() => Some("a control character"),
-            _ => None,
-        };
-        if let Some(what) = what {
-            return Err(UnsafeText { origin: origin.to_string(), what, code: c as u32 });
-        }
         out.push(c);
-        if SINGLE_QUOTES.contains(&c) {
+        if c == '\'' {
             out.push(c);
         }
     }
     out.push('\'');
-    Ok(out)
+    out
 }
 
 /// A servicing stack update package the user supplied with `--ssu`.
@@ -204,11 +252,20 @@ fn same_servicing_branch(a: &str, b: &str) -> bool {
 pub fn powershell(report: &Report, opts: &PlanOptions) -> Result<String, PlanError> {
     let top = report.findings.iter().find(|f| f.severity == Severity::Error).ok_or(PlanError::NothingToRepair)?;
     let mut s = String::new();
+    s.push(BOM);
     header(&mut s, report, top, opts)?;
     match top.remediation.id.as_str() {
         "restore-servicing-stack-from-ssu" => ssu_plan(&mut s, report, top, opts)?,
         "in-place-upgrade" => upgrade_plan(&mut s, top)?,
         _ => generic_plan(&mut s, top)?,
+    }
+    // The template's own text must be ASCII too (see the module comment): a
+    // character that slipped in is refused, not written.
+    if let Some((line, c)) =
+        s[BOM.len_utf8()..].lines().enumerate().find_map(|(n, l)| l.chars().find(|c| !c.is_ascii()).map(|c| (n + 1, c)))
+    {
+        let origin = format!("line {line} of the plan template");
+        return Err(UnsafeText { origin, what: "a non-ASCII character", code: c as u32 }.into());
     }
     Ok(s)
 }
@@ -516,15 +573,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn literals_double_every_single_quote_form() {
+    fn ascii_literals_double_the_quote() {
         assert_eq!(ps_literal("a'b", "t").unwrap(), "'a''b'");
-        assert_eq!(ps_literal("it\u{2019}s", "t").unwrap(), "'it\u{2019}\u{2019}s'");
-        assert_eq!(
-            ps_literal("\u{2018}\u{201A}\u{201B}", "t").unwrap(),
-            "'\u{2018}\u{2018}\u{201A}\u{201A}\u{201B}\u{201B}'"
-        );
         assert_eq!(ps_literal("$(rm -r C:\\) `n \"x\" ;", "t").unwrap(), "'$(rm -r C:\\) `n \"x\" ;'");
         assert_eq!(ps_literal("", "t").unwrap(), "''");
+        assert_eq!(ps_literal("tab\tok", "t").unwrap(), "'tab\tok'");
+    }
+
+    #[test]
+    fn non_ascii_is_spelled_as_char_codes() {
+        assert_eq!(ps_literal("C:\\x \u{452} + $(calc) #", "t").unwrap(), "('C:\\x ' + [char]0x0452 + ' + $(calc) #')");
+        // Starts with a literal, so `+` joins strings; quote look-alikes and
+        // bidi controls never appear raw; an emoji is its surrogate pair.
+        assert_eq!(ps_literal("\u{2019}'", "t").unwrap(), "('' + [char]0x2019 + '''')");
+        assert_eq!(
+            ps_literal("a\u{202e}\u{1F600}", "t").unwrap(),
+            "('a' + [char]0x202E + [char]0xD83D + [char]0xDE00)"
+        );
+        for s in ["\u{452}", "x\u{2018}\u{201A}\u{201B}y", "\u{4E2D}\u{6587}", "\u{61C}\u{2066}"] {
+            assert!(ps_literal(s, "t").unwrap().is_ascii(), "{s:?}");
+        }
     }
 
     #[test]
@@ -534,7 +602,9 @@ mod tests {
             assert_eq!(e.origin, "CBS.log:12");
             assert!(e.to_string().starts_with("CBS.log:12: refusing"), "{e}");
         }
-        assert!(ps_literal("tab\tok", "t").is_ok());
+        for bad in ["\u{7f}", "\u{9b}31m", "\u{85}"] {
+            assert!(ps_literal(bad, "t").is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,32 +1,54 @@
 //! The report as a Markdown support request: summary, code, the missing
 //! path, evidence with source and line, the system, what was checked.
-//! Log text is untrusted: it goes into code spans/blocks whose fences are
-//! longer than any backtick run inside, or is escaped.
+//!
+//! Text from input (logs, file names, SetupDiag and hive values, rule files)
+//! is untrusted and escaped for where it lands, so that no renderer (GitHub's
+//! GFM, with tables, autolinks and raw HTML) makes a link, an image or HTML
+//! of it, and a table row keeps its columns:
+//! - values go into code spans ([`code`]): nothing inside is markup. A `|`
+//!   would still end a GFM table cell inside a span, and the `\|` escape
+//!   reads differently after a backslash in different renderers, so a `|`
+//!   is written between spans as the entity `&#124;`;
+//! - evidence lines go into fenced blocks longer than any backtick run;
+//! - rule text goes into prose with [`escape`].
 
 use servicing_doctor::report::{CheckStatus, Finding, Report};
 use servicing_doctor::rules::Severity;
 use std::io::{self, Write};
 
-/// Escape text for Markdown prose (and the HTML a renderer may allow):
-/// the characters that can open markup anywhere, plus a leading block
-/// marker. Other punctuation stays readable in the raw text.
+/// Escape text for Markdown prose, table cells included: the characters
+/// that can open markup anywhere (`\ ` * _ [ ] < > & ~ ! #`), the ones that
+/// start GFM autolinks (`:` of `https://`, `@` of an address, the `.` of
+/// `www.`), and a block marker at the start. `|` becomes `&#124;`, which no
+/// renderer splits a table row on. Other punctuation stays readable.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for (i, c) in super::inert(s).chars().enumerate() {
+    let s = super::inert(s);
+    let mut out = String::with_capacity(s.len() + 8);
+    // Digits at the start, which with `.` or `)` would open an ordered list.
+    let mut leading_digits = true;
+    for (i, c) in s.char_indices() {
         match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+            '|' => out.push_str("&#124;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '~' | '!' | '#' | '@' => {
                 out.push('\\');
                 out.push(c);
             }
-            '#' | '+' | '-' | '=' if i == 0 => {
+            ':' if s[i + 1..].starts_with("//") => {
+                out.push('\\');
+                out.push(c);
+            }
+            '.' if s[..i].len() >= 3 && s[i - 3..i].eq_ignore_ascii_case("www") => out.push_str("\\."),
+            '.' | ')' if leading_digits && i > 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            '+' | '-' | '=' if i == 0 => {
                 out.push('\\');
                 out.push(c);
             }
             c => out.push(c),
         }
+        leading_digits &= c.is_ascii_digit();
     }
     out
 }
@@ -35,20 +57,32 @@ fn longest_backtick_run(s: &str) -> usize {
     s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
-/// An inline code span that no content can close early.
+/// Inline code that no content can close early or split out of a table
+/// cell: one code span per run between `|`s, each `|` an entity between.
 pub fn code(s: &str) -> String {
     let s = super::inert(s);
-    let fence = "`".repeat(longest_backtick_run(&s) + 1);
-    format!("{fence} {s} {fence}")
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, part) in s.split('|').enumerate() {
+        if i > 0 {
+            out.push_str("&#124;");
+        }
+        if part.is_empty() && s.contains('|') {
+            continue;
+        }
+        let fence = "`".repeat(longest_backtick_run(part) + 1);
+        out.push_str(&format!("{fence} {part} {fence}"));
+    }
+    out
 }
 
 /// A fenced block that no content can close early.
 fn block(out: &mut impl Write, lines: &[String]) -> io::Result<()> {
+    let lines: Vec<String> = lines.iter().map(|l| super::inert(l)).collect();
     let longest = lines.iter().map(|l| longest_backtick_run(l)).max().unwrap_or(0);
     let fence = "`".repeat((longest + 1).max(3));
     writeln!(out, "{fence}text")?;
-    for l in lines {
-        writeln!(out, "{}", super::inert(l))?;
+    for l in &lines {
+        writeln!(out, "{l}")?;
     }
     writeln!(out, "{fence}")
 }
@@ -92,7 +126,7 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
                 CheckStatus::Fail => "**FAIL**",
                 CheckStatus::Skipped => "skipped",
             };
-            writeln!(out, "| {} | {st} | {} |", code(&c.id), escape(&c.detail))?;
+            writeln!(out, "| {} | {st} | {} |", code(&c.id), code(&c.detail))?;
         }
     }
     let others: Vec<&Finding> = report.findings.iter().filter(|f| top.is_none_or(|t| !std::ptr::eq(*f, t))).collect();
@@ -109,7 +143,7 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
     writeln!(out)?;
     for s in &report.sources {
         let state = match &s.error {
-            Some(e) => format!("error: {}", escape(e)),
+            Some(e) => format!("error: {}", code(e)),
             None => format!("{} records", s.records),
         };
         writeln!(out, "- {} ({}): {state}", code(&s.path), escape(s.kind.as_str()))?;
@@ -171,16 +205,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn code_spans_cannot_be_closed_by_content() {
+    fn code_spans_cannot_be_closed_or_split_by_content() {
         assert_eq!(code("a``b"), "``` a``b ```");
         assert_eq!(code("plain"), "` plain `");
+        assert_eq!(code("a|b"), "` a `&#124;` b `");
+        assert_eq!(code("|x`|"), "&#124;`` x` ``&#124;");
+        assert_eq!(code("C:\\x\\|[y](z)"), "` C:\\x\\ `&#124;` [y](z) `");
     }
 
     #[test]
     fn prose_is_escaped() {
-        assert_eq!(escape("<script>*x*</script>"), "&lt;script&gt;\\*x\\*&lt;/script&gt;");
+        assert_eq!(escape("<script>*x*</script>"), "\\<script\\>\\*x\\*\\</script\\>");
         assert_eq!(escape("[a](javascript:x)"), "\\[a\\](javascript:x)");
         assert_eq!(escape("# not a heading - ok."), "\\# not a heading - ok.");
-        assert_eq!(escape("a|b"), "a\\|b");
+        assert_eq!(escape("a|b\\|c"), "a&#124;b\\\\&#124;c");
+        assert_eq!(
+            escape("see https://e.example or WWW.e.example, me@e.example"),
+            "see https\\://e.example or WWW\\.e.example, me\\@e.example"
+        );
+        assert_eq!(escape("12. not a list 1.5"), "12\\. not a list 1.5");
+        assert_eq!(escape("&amp; ![i](x)"), "\\&amp; \\!\\[i\\](x)");
     }
 }

@@ -57,24 +57,24 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
             p.s(sev_style(f.severity), &sev),
             p.s(bold, &inert(&f.title))
         )?;
-        let scenario = f.scenario.as_ref().map(|s| format!(" (scenario {s})")).unwrap_or_default();
-        writeln!(out, "    rule:     {}{}", f.rule, scenario)?;
+        let scenario = f.scenario.as_ref().map(|s| format!(" (scenario {})", inert(s))).unwrap_or_default();
+        writeln!(out, "    rule:     {}{}", inert(&f.rule), scenario)?;
         if let Some(t) = f.time {
             writeln!(out, "    when:     {}", t.strftime("%Y-%m-%d %H:%M:%S"))?;
         }
         if let Some(code) = &f.code {
-            let name = f.code_name.as_deref().map(|n| format!(" {n}")).unwrap_or_default();
-            let msg = f.code_message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default();
-            writeln!(out, "    code:     {code}{name}{msg}")?;
+            let name = f.code_name.as_deref().map(|n| format!(" {}", inert(n))).unwrap_or_default();
+            let msg = f.code_message.as_deref().map(|m| format!(" — {}", inert(m))).unwrap_or_default();
+            writeln!(out, "    code:     {}{name}{msg}", inert(code))?;
         }
         if let Some(m) = f.facts.get("missing") {
             writeln!(out, "    missing:  {}", p.s(bold, &inert(m)))?;
         }
         for (k, v) in f.facts.iter().filter(|(k, _)| k.as_str() != "missing") {
-            writeln!(out, "    {:<9} {}", format!("{k}:"), inert(v))?;
+            writeln!(out, "    {:<9} {}", format!("{}:", inert(k)), inert(v))?;
         }
         writeln!(out)?;
-        for line in wrap(&f.summary, 76) {
+        for line in wrap(&inert(&f.summary), 76) {
             writeln!(out, "    {line}")?;
         }
         writeln!(out)?;
@@ -105,14 +105,14 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
                 CheckStatus::Fail => p.s(AnsiColor::Red.on_default().bold(), "FAIL"),
                 CheckStatus::Skipped => p.s(dim, "skip"),
             };
-            writeln!(out, "  {st}  {}: {}", c.id, inert(&c.detail))?;
+            writeln!(out, "  {st}  {}: {}", inert(&c.id), inert(&c.detail))?;
         }
     }
     if !report.system.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", p.s(bold, "System:"))?;
         for (k, v) in &report.system {
-            writeln!(out, "  {k}: {}", inert(v))?;
+            writeln!(out, "  {}: {}", inert(k), inert(v))?;
         }
     }
     writeln!(out)?;
