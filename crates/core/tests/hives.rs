@@ -57,6 +57,8 @@ fn hives() -> Vec<(&'static str, HiveBuilder)> {
         big.key(&format!(r"Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages\Package_{i}_for_KB50{i:05}~31bf3856ad364e35~amd64~~10.0.1.{i}"));
     }
     big.value_sz(r"Classes\Big", "Text", &"0123456789".repeat(700), false);
+    // Over 16344 bytes: a big-data (db) cell with three segments.
+    big.value_sz(r"Classes\Big", "Huge", &"0123456789abcdef".repeat(1250), false);
     let multi: Vec<u8> = "a\0bc\0\0".encode_utf16().flat_map(u16::to_le_bytes).collect();
     big.value_raw(r"Classes\Big", "Blob", REG_BINARY, &[0, 1, 2, 254, 255])
         .value_raw(r"Classes\Big", "Quad", REG_QWORD, &u64::MAX.to_le_bytes())
