@@ -171,6 +171,17 @@ fn write_hostile_hives() {
             std::fs::write(out.join(name), &bytes).unwrap();
         }
     }
+    // For bench/hostile.sh: a clean hive (to pad to 4 GiB), and a dirty one with its log (to
+    // pad to 1 GiB).
+    if let Some(out) = &out {
+        let mut clean = HiveBuilder::new();
+        with_os(&mut clean).value_sz(CBS_VERSION_KEY, "10.0.19041.4717", "p", true);
+        std::fs::write(out.join("clean"), clean.build()).unwrap();
+        let log = clean.build_log(4);
+        clean.sequence_numbers(5, 4);
+        std::fs::write(out.join("dirty"), clean.build()).unwrap();
+        std::fs::write(out.join("dirty.LOG"), log).unwrap();
+    }
 }
 
 #[test]
