@@ -209,8 +209,8 @@ impl HiveBuilder {
     /// The hive file's bytes.
     pub fn build(&self) -> Vec<u8> {
         // Pass 1: give every cell its place.
-        // The root key comes first, at offset 0x20, as in hives Windows writes (some readers,
-        // notatin among them, expect it there), then the one security cell.
+        // The root key comes first, at offset 0x20, as in hives Windows writes (some readers
+        // expect it there), then the one security cell.
         let mut alloc = Alloc::default();
         let root_nk = alloc.cell(nk_payload_len(&self.root));
         let sk = alloc.cell(sk_payload_len());

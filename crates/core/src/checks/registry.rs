@@ -2,7 +2,7 @@
 //! Component Based Servicing has registered, and which Windows this is.
 //!
 //! An offline hive (`<root>\Windows\System32\config\SOFTWARE`) is read with the bounded reader
-//! in [`hive`]: only its base block and the cells on the paths needed are read, and nothing is
+//! in `registry/hive.rs`: only its base block and the cells on the paths needed are read, and nothing is
 //! ever written back. A dirty hive (one Windows did not finish writing) is brought up to date in
 //! memory from the `.LOG1`/`.LOG2` files beside it, when they are in the format Windows 8.1 and
 //! later write. Every string that reaches the report is cut to [`MAX_TEXT`] bytes.
@@ -486,7 +486,7 @@ fn open_file(path: &Path) -> Result<RegularFile, String> {
 /// Errors are one clear sentence naming the file and the problem ("not a registry hive (no regf
 /// signature)", "truncated hive: ...", "corrupt hive: ..."). Never panics, never recurses on
 /// the hive's structures, and reads only the base block and the cells on the paths it needs
-/// (see [`hive`]), so memory and time are bounded whatever the files hold. Never writes
+/// (see `registry/hive.rs`), so memory and time are bounded whatever the files hold. Never writes
 /// anything: transaction logs are applied in memory only.
 pub fn read_offline_software(path: &Path) -> Result<SoftwareInfo, String> {
     let shown = path.display();
