@@ -65,3 +65,54 @@ for cmd in "plan" "diagnose --quiet --format md"; do
     bytes=$(stat -c %s "$data/non-ascii.out")
     awk -v c="$cmd" -v b="$size" -v o="$out" -v n="$bytes" 'BEGIN{ split(o, a, " "); printf "| non-ascii-220m | %.0f MiB | %s | %.2f | %.0f | %.1f MiB |\n", b/1048576, c, a[1], a[2]/1024, n/1048576 }'
 done
+# ---- issue 11, items 4 and 8: hostile offline SOFTWARE hives --------------------------------
+# A Windows root per case: Windows/Logs/CBS/CBS.log holds the seed failure, and
+# Windows/System32/config/SOFTWARE (+ .LOG1/.LOG2) is the hostile hive. The hives come from the
+# test hive writer (crates/core/tests/hives.rs, write_hostile_hives); large files are sparse.
+# Behaviour is tested in crates/cli/tests/hostile_hives.rs; here are the figures.
+hives="$data/hives"
+if [ ! -s "$hives/ri-fan-out" ]; then
+    SERVICING_DOCTOR_HOSTILE_OUT="$hives" cargo test -q --locked -p servicing-doctor-core --test hives \
+        -- --exact write_hostile_hives >/dev/null
+fi
+seed_cbs=$(python3 -c "import sys; sys.stdout.buffer.write($seed)")
+hive_root() { # case name; prints the SOFTWARE path of a fresh root
+    local r="$data/hive-$1"
+    rm -rf "$r"
+    mkdir -p "$r/Windows/Logs/CBS" "$r/Windows/System32/config"
+    printf '%s\n' "$seed_cbs" > "$r/Windows/Logs/CBS/CBS.log"
+    echo "$r/Windows/System32/config/SOFTWARE"
+}
+s=$(hive_root ri-loop); cp "$hives/ri-loop" "$s"
+s=$(hive_root ri-fan-out-65535x65535); cp "$hives/ri-fan-out" "$s"
+s=$(hive_root big-data-65535-segments); cp "$hives/big-data-repeated" "$s"
+s=$(hive_root sparse-4g-good-signature); cp "$hives/clean" "$s"; truncate -s 4G "$s"
+s=$(hive_root sparse-4g-bad-signature); printf 'junk' > "$s"; truncate -s 4G "$s"
+s=$(hive_root dev-zero); ln -s /dev/zero "$s"
+s=$(hive_root fifo); mkfifo "$s"
+s=$(hive_root dirty-logs-1g); cp "$hives/dirty" "$s"
+for l in LOG1 LOG2; do cp "$hives/dirty.LOG" "$s.$l"; truncate -s 1G "$s.$l"; done
+
+printf '\n| hostile hive (issue 11) | hive on disk | wall (s) | peak RSS (MiB) | exit | findings | hive source |\n|---|---:|---:|---:|---:|---:|---|\n'
+for case in ri-loop ri-fan-out-65535x65535 big-data-65535-segments sparse-4g-good-signature \
+    sparse-4g-bad-signature dev-zero fifo dirty-logs-1g; do
+    r="$data/hive-$case"
+    size=$(du -k --apparent-size "$r/Windows/System32/config/SOFTWARE" 2>/dev/null | cut -f1)
+    json="$data/hive-$case.json"
+    code=0
+    /usr/bin/time -f "%e %M" -o "$data/.time" "$sd" diagnose --quiet --format json "$r" > "$json" 2>/dev/null || code=$?
+    out=$(tail -n 1 "$data/.time")
+    summary=$(python3 - "$json" <<'PY'
+import json, sys
+try:
+    j = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("0|no report (%s)" % type(e).__name__); sys.exit()
+h = [s for s in j["sources"] if s["kind"] == "hive"]
+what = "-" if not h else (h[0].get("error") or "; ".join(h[0].get("warnings", [])) or "read")
+print("%d|%s" % (len(j["findings"]), what.split("SOFTWARE: ")[-1][:90].replace("|", "/")))
+PY
+)
+    awk -v c="$case" -v k="${size:-0}" -v o="$out" -v x="$code" -v s="$summary" 'BEGIN{ split(o, a, " "); split(s, b, "|"); printf "| %s | %.0f KiB | %.2f | %.0f | %d | %s | %s |\n", c, k, a[1], a[2]/1024, x, b[1], b[2] }'
+done
+# ---- end of issue 11, items 4 and 8 ---------------------------------------------------------

@@ -57,6 +57,8 @@ fn hives() -> Vec<(&'static str, HiveBuilder)> {
         big.key(&format!(r"Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages\Package_{i}_for_KB50{i:05}~31bf3856ad364e35~amd64~~10.0.1.{i}"));
     }
     big.value_sz(r"Classes\Big", "Text", &"0123456789".repeat(700), false);
+    // Over 16344 bytes: a big-data (db) cell with three segments.
+    big.value_sz(r"Classes\Big", "Huge", &"0123456789abcdef".repeat(1250), false);
     let multi: Vec<u8> = "a\0bc\0\0".encode_utf16().flat_map(u16::to_le_bytes).collect();
     big.value_raw(r"Classes\Big", "Blob", REG_BINARY, &[0, 1, 2, 254, 255])
         .value_raw(r"Classes\Big", "Quad", REG_QWORD, &u64::MAX.to_le_bytes())
@@ -112,6 +114,73 @@ fn write_hives_for_ci() {
     match out {
         Some(dir) => eprintln!("wrote the test hives to {}", dir.display()),
         None => eprintln!("SERVICING_DOCTOR_HIVE_OUT not set: test hives not written"),
+    }
+}
+
+/// Hostile hives (issue 11): the full-size cases of bench/hostile.sh and small variants used
+/// as fuzz seeds (fuzz/seeds/registry/). Each is read here too, and must give Ok or a clear
+/// error; with `SERVICING_DOCTOR_HOSTILE_OUT` set, they are written to that folder.
+fn hostile_hives() -> Vec<(&'static str, HiveBuilder, &'static str)> {
+    let base = || {
+        let mut b = HiveBuilder::new();
+        with_os(&mut b).value_sz(
+            CBS_VERSION_KEY,
+            "10.0.19041.4717",
+            &stack("10.0.19041.4717", "7e1bd7147c8285b2"),
+            true,
+        );
+        b
+    };
+    let mut ri_loop = base();
+    ri_loop.ri_loop(r"Microsoft\Windows\CurrentVersion");
+    let mut fan_out = base();
+    fan_out.ri_fan_out("Microsoft", u16::MAX, u16::MAX);
+    let mut big = base();
+    big.big_data_repeated(NT_CURRENT_VERSION_KEY, "ProductName", 'W', u16::MAX);
+    let mut seed_fan_out = base();
+    seed_fan_out.key(r"Microsoft\Other").ri_fan_out("Microsoft", 40, 50);
+    let mut seed_big = base();
+    seed_big.big_data_repeated(NT_CURRENT_VERSION_KEY, "ProductName", 'W', 300);
+    vec![
+        ("ri-loop", ri_loop.clone(), "lists itself (a loop)"),
+        ("ri-fan-out", fan_out, "declares 4294836225 subkeys"),
+        ("big-data-repeated", big, ""),
+        ("seed-ri-loop", ri_loop, "lists itself (a loop)"),
+        ("seed-ri-fan-out", seed_fan_out, ""),
+        ("seed-big-data-repeated", seed_big, ""),
+    ]
+}
+
+#[test]
+fn write_hostile_hives() {
+    let out = std::env::var_os("SERVICING_DOCTOR_HOSTILE_OUT").map(PathBuf::from);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, builder, error) in hostile_hives() {
+        let bytes = builder.build();
+        let p = dir.path().join("SOFTWARE");
+        std::fs::write(&p, &bytes).unwrap();
+        match read_offline_software(&p) {
+            Ok(info) => {
+                assert!(error.is_empty(), "{name}: read, expected an error with '{error}'");
+                assert!(info.os.values().all(|v| v.len() <= 1024), "{name}");
+            }
+            Err(e) => assert!(!error.is_empty() && e.contains(error), "{name}: {e}"),
+        }
+        if let Some(out) = &out {
+            std::fs::create_dir_all(out).unwrap();
+            std::fs::write(out.join(name), &bytes).unwrap();
+        }
+    }
+    // For bench/hostile.sh: a clean hive (to pad to 4 GiB), and a dirty one with its log (to
+    // pad to 1 GiB).
+    if let Some(out) = &out {
+        let mut clean = HiveBuilder::new();
+        with_os(&mut clean).value_sz(CBS_VERSION_KEY, "10.0.19041.4717", "p", true);
+        std::fs::write(out.join("clean"), clean.build()).unwrap();
+        let log = clean.build_log(4);
+        clean.sequence_numbers(5, 4);
+        std::fs::write(out.join("dirty"), clean.build()).unwrap();
+        std::fs::write(out.join("dirty.LOG"), log).unwrap();
     }
 }
 

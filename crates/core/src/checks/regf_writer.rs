@@ -6,8 +6,13 @@
 //! XOR-32 checksum, then hive bins of 4096 bytes (or a multiple, for a cell that does not fit in
 //! one) holding `nk` (key), `vk` (value), `lh` (subkey list), value-list, data and one shared
 //! `sk` (security) cell; each bin's unused tail is one free cell. Subkeys are sorted by their
-//! upper-cased names as Windows keeps them. Data over 16344 bytes (which would need a `db`
-//! big-data cell) is not supported.
+//! upper-cased names as Windows keeps them. Data over 16344 bytes goes in a `db` big-data cell
+//! and segments of 16344 bytes, as Windows writes it (format 1.4 and later).
+//!
+//! For the hostile-input tests it can also damage a hive on purpose, in ways a reader must
+//! survive: [`HiveBuilder::ri_loop`] (an index root that lists itself),
+//! [`HiveBuilder::ri_fan_out`] (an index root listing one huge leaf list many times) and
+//! [`HiveBuilder::big_data_repeated`] (a big-data value whose segments are all one cell).
 //!
 //! [`HiveBuilder::manifest`] lists every key and value the way `hivexget` (from Debian's
 //! `libhivex-bin`) prints them, so an independent reader can check the output
@@ -30,7 +35,8 @@ const BASE_BLOCK_LEN: usize = 4096;
 const HBIN_LEN: usize = 4096;
 const HBIN_HEADER_LEN: usize = 32;
 const NONE: u32 = 0xFFFF_FFFF;
-/// Largest value data a plain data cell may hold; more needs a `db` cell.
+/// Largest value data a plain data cell may hold; more needs a `db` cell and segments of
+/// this size.
 const MAX_DATA: usize = 16344;
 /// 2024-08-13 00:00:00 UTC as a FILETIME, so the output does not depend on the clock.
 const FILETIME: u64 = 133_679_808_000_000_000;
@@ -40,11 +46,28 @@ const KEY_NO_DELETE: u16 = 0x0008;
 const KEY_COMP_NAME: u16 = 0x0020;
 const VALUE_COMP_NAME: u16 = 0x0001;
 
+use super::registry::{marvin32, LOG_HASH_SEED};
+
 #[derive(Debug, Clone)]
 struct Value {
     name: String,
     kind: u32,
     data: Vec<u8>,
+    /// Hostile: a big-data value declaring this many segments, all the same cell.
+    repeated_segments: Option<u16>,
+}
+
+/// How a key's subkey list is laid out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum ListShape {
+    /// One `lh` list, as Windows writes small lists.
+    #[default]
+    Lh,
+    /// Hostile: an `ri` whose one entry is the `ri` itself.
+    RiLoop,
+    /// Hostile: an `ri` of `lists` entries, all the same `lh` list of `entries` entries, which
+    /// cycle through the real subkeys; the key declares `lists * entries` subkeys.
+    RiFanOut { lists: u16, entries: u16 },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -52,6 +75,7 @@ struct Key {
     name: String,
     children: Vec<Key>,
     values: Vec<Value>,
+    shape: ListShape,
 }
 
 impl Key {
@@ -114,13 +138,41 @@ impl HiveBuilder {
     /// Sets a value of any type with raw data (creates the key if needed; replaces a value
     /// of the same name).
     pub fn value_raw(&mut self, key: &str, name: &str, kind: u32, data: &[u8]) -> &mut Self {
-        assert!(
-            data.len() <= MAX_DATA,
-            "regf_writer: value data over {MAX_DATA} bytes needs a big-data cell, not supported"
-        );
+        self.put_value(key, Value { name: name.to_string(), kind, data: data.to_vec(), repeated_segments: None })
+    }
+
+    /// Hostile: a `REG_SZ` value whose big-data cell declares `segments` segments of 16344
+    /// bytes (so a data length of `segments * 16344`), every one of them the same cell of
+    /// `fill` repeated. Not for [`HiveBuilder::manifest`]: hivex reads the one segment many
+    /// times too.
+    pub fn big_data_repeated(&mut self, key: &str, name: &str, fill: char, segments: u16) -> &mut Self {
+        assert!(segments >= 2, "regf_writer: big data has at least 2 segments");
+        let data: Vec<u8> = std::iter::repeat_n(fill, MAX_DATA / 2)
+            .collect::<String>()
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        self.put_value(key, Value { name: name.to_string(), kind: REG_SZ, data, repeated_segments: Some(segments) })
+    }
+
+    /// Hostile: the subkey list of the key at `path` becomes an index root (`ri`) whose one
+    /// entry is itself: a reader that follows it without care never ends.
+    pub fn ri_loop(&mut self, path: &str) -> &mut Self {
+        self.key_mut(path).shape = ListShape::RiLoop;
+        self
+    }
+
+    /// Hostile: the subkey list of the key at `path` (which needs a subkey) becomes an index
+    /// root of `lists` entries, all the same `lh` list of `entries` entries: `lists * entries`
+    /// subkeys declared in a few hundred KiB.
+    pub fn ri_fan_out(&mut self, path: &str, lists: u16, entries: u16) -> &mut Self {
+        self.key_mut(path).shape = ListShape::RiFanOut { lists, entries };
+        self
+    }
+
+    fn put_value(&mut self, key: &str, value: Value) -> &mut Self {
         let k = self.key_mut(key);
-        let value = Value { name: name.to_string(), kind, data: data.to_vec() };
-        let upper = upcase(name);
+        let upper = upcase(&value.name);
         match k.values.iter_mut().find(|v| upcase(&v.name) == upper) {
             Some(v) => *v = value,
             None => k.values.push(value),
@@ -157,8 +209,8 @@ impl HiveBuilder {
     /// The hive file's bytes.
     pub fn build(&self) -> Vec<u8> {
         // Pass 1: give every cell its place.
-        // The root key comes first, at offset 0x20, as in hives Windows writes (some readers,
-        // notatin among them, expect it there), then the one security cell.
+        // The root key comes first, at offset 0x20, as in hives Windows writes (some readers
+        // expect it there), then the one security cell.
         let mut alloc = Alloc::default();
         let root_nk = alloc.cell(nk_payload_len(&self.root));
         let sk = alloc.cell(sk_payload_len());
@@ -283,9 +335,22 @@ fn escape(s: &str) -> String {
 struct KeyCells {
     nk: usize,
     subkeys: Option<usize>,
+    /// The `lh` leaf an `ri` fan-out points at.
+    leaf: Option<usize>,
     values: Option<usize>,
-    /// Per value: its `vk` cell and, when the data is not inline, its data cell.
-    vks: Vec<(usize, Option<usize>)>,
+    /// Per value: its `vk` cell and where its data goes.
+    vks: Vec<(usize, DataCells)>,
+}
+
+/// Where a value's data goes.
+#[derive(Debug)]
+enum DataCells {
+    /// In the `vk` cell itself (4 bytes or less).
+    Inline,
+    /// In one data cell.
+    Cell(usize),
+    /// A `db` cell, its segment list and the segments.
+    Big { db: usize, list: usize, segments: Vec<usize> },
 }
 
 fn nk_payload_len(key: &Key) -> usize {
@@ -295,18 +360,40 @@ fn nk_payload_len(key: &Key) -> usize {
 /// Pre-order: a key, then its subkeys; `write_key` walks in the same order.
 fn plan(key: &Key, nk: Option<usize>, alloc: &mut Alloc, layout: &mut Vec<KeyCells>) {
     let nk = nk.unwrap_or_else(|| alloc.cell(nk_payload_len(key)));
-    let subkeys = (!key.children.is_empty()).then(|| alloc.cell(4 + 8 * key.children.len()));
+    let (subkeys, leaf) = match key.shape {
+        _ if key.children.is_empty() => (None, None),
+        ListShape::Lh => (Some(alloc.cell(4 + 8 * key.children.len())), None),
+        ListShape::RiLoop => (Some(alloc.cell(8)), None),
+        ListShape::RiFanOut { lists, entries } => {
+            (Some(alloc.cell(4 + 4 * usize::from(lists))), Some(alloc.cell(4 + 8 * usize::from(entries))))
+        }
+    };
     let values = (!key.values.is_empty()).then(|| alloc.cell(4 * key.values.len()));
     let vks = key
         .values
         .iter()
         .map(|v| {
             let vk = alloc.cell(20 + name_bytes(&v.name).0.len());
-            let data = (v.data.len() > 4).then(|| alloc.cell(v.data.len()));
+            let data = match v.repeated_segments {
+                Some(n) => {
+                    let db = alloc.cell(8);
+                    let list = alloc.cell(4 * usize::from(n));
+                    DataCells::Big { db, list, segments: vec![alloc.cell(v.data.len())] }
+                }
+                None if v.data.len() <= 4 => DataCells::Inline,
+                None if v.data.len() <= MAX_DATA => DataCells::Cell(alloc.cell(v.data.len())),
+                None => {
+                    let n = v.data.len().div_ceil(MAX_DATA);
+                    let db = alloc.cell(8);
+                    let list = alloc.cell(4 * n);
+                    let segments = v.data.chunks(MAX_DATA).map(|c| alloc.cell(c.len())).collect();
+                    DataCells::Big { db, list, segments }
+                }
+            };
             (vk, data)
         })
         .collect();
-    layout.push(KeyCells { nk, subkeys, values, vks });
+    layout.push(KeyCells { nk, subkeys, leaf, values, vks });
     for child in &key.children {
         plan(child, None, alloc, layout);
     }
@@ -344,7 +431,11 @@ fn write_key(
     put64(bins, p + 4, FILETIME);
     put32(bins, p + 12, 0); // access bits
     put32(bins, p + 16, parent.map_or(NONE, |o| o as u32));
-    put32(bins, p + 20, key.children.len() as u32);
+    let declared = match key.shape {
+        ListShape::RiFanOut { lists, entries } if !key.children.is_empty() => u32::from(lists) * u32::from(entries),
+        _ => key.children.len() as u32,
+    };
+    put32(bins, p + 20, declared);
     put32(bins, p + 24, 0); // volatile subkeys
     put32(bins, p + 28, cells.subkeys.map_or(NONE, |o| o as u32));
     put32(bins, p + 32, NONE); // volatile subkey list
@@ -361,13 +452,33 @@ fn write_key(
     put16(bins, p + 74, 0); // class name length
     bins[p + 76..p + 76 + name.len()].copy_from_slice(&name);
 
-    if let Some(list) = cells.subkeys {
-        let p = list + 4;
+    let write_lh = |bins: &mut [u8], at: usize, entries: usize| {
+        let p = at + 4;
         bins[p..p + 2].copy_from_slice(b"lh");
-        put16(bins, p + 2, child_nks.len() as u16);
-        for (i, (nk, child)) in child_nks.iter().enumerate() {
-            put32(bins, p + 4 + 8 * i, *nk as u32);
+        put16(bins, p + 2, entries as u16);
+        for i in 0..entries {
+            let (nk, child) = child_nks[i % child_nks.len()];
+            put32(bins, p + 4 + 8 * i, nk as u32);
             put32(bins, p + 8 + 8 * i, lh_hash(&child.name));
+        }
+    };
+    if let Some(list) = cells.subkeys {
+        match key.shape {
+            ListShape::Lh => write_lh(bins, list, child_nks.len()),
+            ListShape::RiLoop => {
+                bins[list + 4..list + 6].copy_from_slice(b"ri");
+                put16(bins, list + 6, 1);
+                put32(bins, list + 8, list as u32);
+            }
+            ListShape::RiFanOut { lists, entries } => {
+                let leaf = cells.leaf.expect("planned with the ri");
+                write_lh(bins, leaf, usize::from(entries));
+                bins[list + 4..list + 6].copy_from_slice(b"ri");
+                put16(bins, list + 6, lists);
+                for i in 0..usize::from(lists) {
+                    put32(bins, list + 8 + 4 * i, leaf as u32);
+                }
+            }
         }
     }
     if let Some(list) = cells.values {
@@ -381,14 +492,29 @@ fn write_key(
         bins[p..p + 2].copy_from_slice(b"vk");
         put16(bins, p + 2, name.len() as u16);
         match data_cell {
-            Some(d) => {
+            DataCells::Cell(d) => {
                 put32(bins, p + 4, v.data.len() as u32);
                 put32(bins, p + 8, *d as u32);
                 bins[d + 4..d + 4 + v.data.len()].copy_from_slice(&v.data);
             }
-            None => {
+            DataCells::Inline => {
                 put32(bins, p + 4, v.data.len() as u32 | 0x8000_0000);
                 bins[p + 8..p + 8 + v.data.len()].copy_from_slice(&v.data);
+            }
+            DataCells::Big { db, list, segments } => {
+                let count = v.repeated_segments.map_or(segments.len(), usize::from);
+                let len = v.repeated_segments.map_or(v.data.len(), |n| usize::from(n) * MAX_DATA);
+                put32(bins, p + 4, len as u32);
+                put32(bins, p + 8, *db as u32);
+                bins[db + 4..db + 6].copy_from_slice(b"db");
+                put16(bins, db + 6, count as u16);
+                put32(bins, db + 8, *list as u32);
+                for i in 0..count {
+                    put32(bins, list + 4 + 4 * i, segments[i % segments.len()] as u32);
+                }
+                for (seg, chunk) in segments.iter().zip(v.data.chunks(MAX_DATA)) {
+                    bins[seg + 4..seg + 4 + chunk.len()].copy_from_slice(chunk);
+                }
             }
         }
         put32(bins, p + 12, v.kind);
@@ -534,35 +660,6 @@ fn checksum(base: &[u8]) -> u32 {
     }
 }
 
-/// The seed of the Marvin32 hashes in log entries.
-const LOG_HASH_SEED: u64 = 0x82EF_4D88_7A4E_55C5;
-
-/// Marvin32, the 64-bit hash of .NET, which Windows uses to protect log entries.
-fn marvin32(seed: u64, data: &[u8]) -> u64 {
-    fn block(a: &mut u32, b: &mut u32) {
-        *b ^= *a;
-        *a = a.rotate_left(20).wrapping_add(*b);
-        *b = b.rotate_left(9) ^ *a;
-        *a = a.rotate_left(27).wrapping_add(*b);
-        *b = b.rotate_left(19);
-    }
-    let (mut a, mut b) = (seed as u32, (seed >> 32) as u32);
-    let mut words = data.chunks_exact(4);
-    for w in &mut words {
-        a = a.wrapping_add(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-        block(&mut a, &mut b);
-    }
-    let rest = words.remainder();
-    let mut last = 0x80u32 << (8 * rest.len());
-    for (i, &byte) in rest.iter().enumerate() {
-        last |= u32::from(byte) << (8 * i);
-    }
-    a = a.wrapping_add(last);
-    block(&mut a, &mut b);
-    block(&mut a, &mut b);
-    u64::from(a) | (u64::from(b) << 32)
-}
-
 fn put16(b: &mut [u8], at: usize, v: u16) {
     b[at..at + 2].copy_from_slice(&v.to_le_bytes());
 }
@@ -625,19 +722,6 @@ mod tests {
         assert_eq!(names, ["A", "b", "c"]);
         assert_eq!(b.root.children[1].children.len(), 2);
         assert!(b.manifest().starts_with("[\\]\nsubkeys: A|b|c\n"));
-    }
-
-    #[test]
-    fn marvin32_matches_published_vectors() {
-        // Test vectors of .NET's Marvin implementation.
-        let seed = 0x004F_B61A_001B_DBCC;
-        assert_eq!(marvin32(seed, &[]), 0x30ED_35C1_00CD_3C7D);
-        assert_eq!(marvin32(seed, &[0xAF]), 0x48E7_3FC7_7D75_DDC1);
-        assert_eq!(marvin32(seed, &[0xE7, 0x0F]), 0xB5F6_E1FC_485D_BFF8);
-        assert_eq!(marvin32(seed, &[0x37, 0xF4, 0x95]), 0xF0B0_7C78_9B8C_F7E8);
-        assert_eq!(marvin32(seed, &[0x86, 0x42, 0xDC, 0x59]), 0x7008_F2E8_7E9C_F556);
-        let all: Vec<u8> = (0..=255).collect();
-        assert_eq!(marvin32(seed, &all), 0x7DFC_AB33_FCEA_D72C);
     }
 
     #[test]
