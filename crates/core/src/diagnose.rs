@@ -5,7 +5,7 @@
 use crate::checks;
 use crate::decode::{self, Encoding};
 use crate::kind::LogKind;
-use crate::records::{setupapi, setupdiag, wulog, Record};
+use crate::records::{setupdiag, Record};
 use crate::report::{Report, Source};
 use crate::rules::correlate::{correlate, merge_machines, SourceInfo};
 use crate::rules::scan::{scan, Hit, HitBudget, SourceKey, MAX_HITS_PER_SIGNAL_RUN, MAX_HIT_BYTES_PER_SIGNAL_RUN};
@@ -21,9 +21,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Logs parsed whole (setupapi, SetupDiag, WindowsUpdate.log) larger than
-/// this are refused; Panther-grammar logs stream at any size.
-pub const MAX_WHOLE_BYTES: u64 = 1 << 30;
+/// SetupDiag results (XML or text), parsed whole, larger than this are
+/// refused: real ones are a few KiB, and an XML tree costs many times its
+/// text. Every other kind streams at any size.
+pub const MAX_WHOLE_BYTES: u64 = 8 << 20;
+
+mod whole;
 
 /// Reports progress: (bytes read so far, total bytes to read).
 #[derive(Clone)]
@@ -504,6 +507,30 @@ fn analyze_inner<R: Read>(
                 s.encoding = Some(Encoding::Utf8WithCp1252.as_str());
             }
         }
+        LogKind::Setupapi | LogKind::Windowsupdate => {
+            let progress = ctx.progress;
+            match whole::read_chunked(
+                &mut reader,
+                &head[bom..],
+                encoding,
+                kind,
+                rules,
+                idx,
+                rules.reads(kind),
+                progress,
+            ) {
+                Ok(out) => {
+                    s.bytes += out.bytes;
+                    s.records = out.records;
+                    s.warnings.extend(out.warnings);
+                    hits = out.hits;
+                    if out.cp1252 && encoding == Encoding::Utf8 {
+                        s.encoding = Some(Encoding::Utf8WithCp1252.as_str());
+                    }
+                }
+                Err(e) => s.error = Some(format!("read failed: {}", sources::describe_io(&e))),
+            }
+        }
         _ => {
             let mut bytes = head;
             let limit = MAX_WHOLE_BYTES;
@@ -525,8 +552,6 @@ fn analyze_inner<R: Read>(
             s.warnings.extend(decoded.warnings.iter().filter(|w| !w.starts_with("no byte-order mark")).cloned());
             let text: &str = &decoded.text;
             let records: Vec<Record> = match kind {
-                LogKind::Setupapi => setupapi::parse(text),
-                LogKind::Windowsupdate => wulog::parse(text),
                 LogKind::SetupdiagText => setupdiag::parse_text(text).records(),
                 LogKind::SetupdiagXml => match setupdiag::parse_xml(text) {
                     Ok(sd) => sd.records(),
