@@ -202,7 +202,10 @@ mod tests {
     use super::*;
     use crate::stream::CHUNK;
 
-    fn whole(kind: LogKind, text: &str) -> (u64, Vec<(u64, usize, usize, Option<String>)>) {
+    /// Records, and hits as (line, rule, signal, time).
+    type Seen = (u64, Vec<(u64, usize, usize, Option<String>)>);
+
+    fn whole(kind: LogKind, text: &str) -> Seen {
         let rules = RuleSet::embedded().unwrap();
         let records = match kind {
             LogKind::Setupapi => setupapi::parse(text),
@@ -213,7 +216,7 @@ mod tests {
         (records.len() as u64, hits.iter().map(|h| (h.line, h.rule, h.signal, h.time.map(|t| t.to_string()))).collect())
     }
 
-    fn chunked(kind: LogKind, text: &str) -> (u64, Vec<(u64, usize, usize, Option<String>)>) {
+    fn chunked(kind: LogKind, text: &str) -> Seen {
         let rules = RuleSet::embedded().unwrap();
         let out = read_chunked(text.as_bytes(), &[], Encoding::Utf8, kind, &rules, 0, true, None).unwrap();
         assert_eq!(out.bytes, text.len() as u64);
@@ -223,9 +226,7 @@ mod tests {
         (out.records, hits)
     }
 
-    fn sorted(
-        mut v: (u64, Vec<(u64, usize, usize, Option<String>)>),
-    ) -> (u64, Vec<(u64, usize, usize, Option<String>)>) {
+    fn sorted(mut v: Seen) -> Seen {
         v.1.sort();
         v
     }
