@@ -2,7 +2,8 @@
 //! `Cursor`, with small limits. Every member handed out is read to its end.
 //!
 //! Invariants: no member yields more than `max_member_bytes`, the members of
-//! one walk not more than `max_total_bytes` in all, no archive is entered
+//! one walk not more than `max_total_bytes` (nor `max_ratio` times the
+//! archive's size) in all, no archive is entered
 //! deeper than `max_depth`, and the inspection serializes to JSON.
 //!
 //! The archive module runs the third-party decoders (zip, cab, lzxd, ...)
@@ -59,6 +60,10 @@ fuzz_target!(|data: &[u8]| {
     });
     assert!(events >= 1, "a walk always reports something");
     assert!(total <= LIMITS.max_total_bytes, "{total} bytes in all");
+    // The ratio limit holds for the whole walk: members that share (or
+    // overlap) compressed bytes cannot multiply them past it.
+    let allowance = LIMITS.max_ratio.saturating_mul(data.len() as u64).max(archive::RATIO_FLOOR);
+    assert!(total <= allowance, "{total} bytes from {} archive bytes", data.len());
 
     let ins = archive::inspect("fuzz.bin", Cursor::new(data), &LIMITS);
     serde_json::to_string(&ins).expect("inspection serializes");

@@ -5,10 +5,10 @@
 use crate::checks;
 use crate::decode::{self, Encoding};
 use crate::kind::LogKind;
-use crate::records::{setupapi, setupdiag, wulog, Record};
+use crate::records::{setupdiag, Record};
 use crate::report::{Report, Source};
 use crate::rules::correlate::{correlate, merge_machines, SourceInfo};
-use crate::rules::scan::{scan, Hit};
+use crate::rules::scan::{scan, Hit, HitBudget, SourceKey, MAX_HITS_PER_SIGNAL_RUN, MAX_HIT_BYTES_PER_SIGNAL_RUN};
 use crate::rules::RuleSet;
 use crate::sources::archive::{self, ArchiveKind};
 use crate::sources::winroot::{self, Role, WindowsRoot};
@@ -21,9 +21,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Logs parsed whole (setupapi, SetupDiag, WindowsUpdate.log) larger than
-/// this are refused; Panther-grammar logs stream at any size.
-pub const MAX_WHOLE_BYTES: u64 = 1 << 30;
+/// SetupDiag results (XML or text), parsed whole, larger than this are
+/// refused: real ones are a few KiB, and an XML tree costs many times its
+/// text. Every other kind streams at any size.
+pub const MAX_WHOLE_BYTES: u64 = 8 << 20;
+
+mod whole;
 
 /// Reports progress: (bytes read so far, total bytes to read).
 #[derive(Clone)]
@@ -211,17 +214,23 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, stream
             _ => None,
         })
         .collect();
-    let read: Vec<Vec<(Source, Vec<Hit>)>> = files
+    // Hits go into the run's budget as each source finishes, so a run of
+    // many matching sources never holds more than the run-wide cap.
+    let budget = HitBudget::default();
+    let read: Vec<Vec<Source>> = files
         .par_iter()
-        .map(|&(_, path, role)| {
-            let mut out = read_file(path, rules, opts, &tick, streams);
-            for (s, _) in &mut out {
+        .enumerate()
+        .map(|(file, &(_, path, role))| {
+            let keep = |sub: usize, hits: Vec<Hit>| budget.add((file, sub), hits);
+            let mut out = read_file(path, rules, opts, &tick, streams, &keep);
+            for s in &mut out {
                 s.role = role.map(Role::as_str);
             }
             out
         })
         .collect();
-    let mut read = read.into_iter();
+    let mut read = read.into_iter().enumerate();
+    let mut index: std::collections::HashMap<SourceKey, usize> = Default::default();
 
     let mut report = Report::new();
     let mut hits: Vec<Hit> = Vec::new();
@@ -237,14 +246,11 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, stream
                 report.sources.push(s);
             }
             Slot::File(_, _, group) => {
-                for (s, mut h) in read.next().expect("one result per file, in order") {
-                    let idx = report.sources.len();
-                    for hit in &mut h {
-                        hit.source = idx;
-                    }
+                let (file, sources) = read.next().expect("one result per file, in order");
+                for (sub, s) in sources.into_iter().enumerate() {
+                    index.insert((file, sub), report.sources.len());
                     infos.push(SourceInfo { path: s.path.clone(), kind: s.kind, group });
                     report.sources.push(s);
-                    hits.append(&mut h);
                 }
             }
             Slot::Checks(root, live, group) => {
@@ -267,6 +273,26 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, stream
                     ));
                 }
             }
+        }
+    }
+    let (kept, dropped) = budget.finish();
+    for (key, mut h) in kept {
+        let idx = index[&key];
+        for hit in &mut h {
+            hit.source = idx;
+        }
+        hits.append(&mut h);
+    }
+    for (key, list) in dropped {
+        let s = &mut report.sources[index[&key]];
+        for ((r, sig), n) in list {
+            let rule = &rules.rules[r];
+            s.warnings.push(format!(
+                "{n} line(s) matching signal `{}` of rule {} were dropped from this source: a run keeps the last {MAX_HITS_PER_SIGNAL_RUN} ({} MiB of text) per signal across all its sources",
+                rule.signals[sig].id,
+                rule.id,
+                MAX_HIT_BYTES_PER_SIGNAL_RUN >> 20
+            ));
         }
     }
     // Failed checks are lines of synthetic sources the rules read.
@@ -312,30 +338,34 @@ fn unread(path: &Path, message: String) -> Source {
     Source { error: Some(message), ..source(display(path), LogKind::Unknown, 0) }
 }
 
+/// Hands the hits of a file's `n`th source (0: the file itself) to the run.
+type KeepHits<'a> = &'a (dyn Fn(usize, Vec<Hit>) + Sync);
+
 /// Read one file: a log gives one source; an archive gives one per member
-/// (and one for itself).
+/// (and one for itself). Hits go to `keep` as each source is done.
 fn read_file(
     path: &Path,
     rules: &RuleSet,
     opts: &DiagnoseOptions,
     tick: &(dyn Fn(u64) + Sync),
     streams: &stream::Streams,
-) -> Vec<(Source, Vec<Hit>)> {
+    keep: KeepHits<'_>,
+) -> Vec<Source> {
     let shown = display(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let file = match sources::open::open_regular(path) {
         Ok(f) => f,
-        Err(e @ sources::open::OpenError::NotRegular(_)) => return vec![(unread(path, e.to_string()), Vec::new())],
-        Err(e) => return vec![(unread(path, format!("cannot open: {e}")), Vec::new())],
+        Err(e @ sources::open::OpenError::NotRegular(_)) => return vec![unread(path, e.to_string())],
+        Err(e) => return vec![unread(path, format!("cannot open: {e}"))],
     };
     let size = file.len();
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let magic = match reader.fill_buf() {
         Ok(b) => archive::sniff(b),
-        Err(e) => return vec![(unread(path, format!("read failed: {}", sources::describe_io(&e))), Vec::new())],
+        Err(e) => return vec![unread(path, format!("read failed: {}", sources::describe_io(&e)))],
     };
     if let Some(kind) = magic.filter(|_| opts.force_kind.is_none()) {
-        let out = read_archive(&shown, kind, reader, size, rules, streams);
+        let out = read_archive(&shown, kind, reader, size, rules, streams, keep);
         tick(size);
         return out;
     }
@@ -345,12 +375,14 @@ fn read_file(
         tick(now.saturating_sub(before));
     };
     let ctx = stream::Context { progress: Some(&report_bytes), streams: Some(streams) };
-    vec![analyze(shown, &name, reader, opts.force_kind, 0, rules, ctx)]
+    let (s, hits) = analyze(shown, &name, reader, opts.force_kind, 0, rules, ctx);
+    keep(0, hits);
+    vec![s]
 }
 
 /// Every member of an archive (nested archives included) as a source,
 /// streamed from the decoder; members that cannot be read are errors on
-/// themselves only.
+/// themselves only. Each member's hits go to `keep` as soon as it is read.
 fn read_archive<R: Read + Seek>(
     shown: &str,
     kind: ArchiveKind,
@@ -358,30 +390,31 @@ fn read_archive<R: Read + Seek>(
     size: u64,
     rules: &RuleSet,
     streams: &stream::Streams,
-) -> Vec<(Source, Vec<Hit>)> {
-    let mut out = Vec::new();
+    keep: KeepHits<'_>,
+) -> Vec<Source> {
+    let mut out: Vec<Source> = Vec::new();
     let mut me = source(shown.to_string(), LogKind::Archive, size);
     me.encoding = None;
     me.warnings.push(format!("{} archive: its members are listed below as {shown}!<member>", kind.name()));
-    out.push((me, Vec::new()));
+    out.push(me);
     let limits = archive::Limits::default();
     let mut on = |ev: archive::Event<'_>| match ev {
         archive::Event::Archive { path, kind } => {
             if path != shown {
                 let mut s = source(path.to_string(), LogKind::Archive, 0);
                 s.warnings.push(format!("nested {} archive", kind.name()));
-                out.push((s, Vec::new()));
+                out.push(s);
             }
         }
         archive::Event::Error { path, message } => {
             // An error on an entry already listed (the archive, or a member
             // cut short by a limit) lands on that entry.
-            match out.iter_mut().rev().find(|(s, _)| s.path == path) {
-                Some((s, _)) => s.error = Some(message),
+            match out.iter_mut().rev().find(|s| s.path == path) {
+                Some(s) => s.error = Some(message),
                 None => {
                     let mut s = source(path.to_string(), LogKind::Unknown, 0);
                     s.error = Some(message);
-                    out.push((s, Vec::new()));
+                    out.push(s);
                 }
             }
         }
@@ -392,7 +425,8 @@ fn read_archive<R: Read + Seek>(
             if let (Some(n), true) = (size, s.error.is_none()) {
                 s.bytes = s.bytes.max(n);
             }
-            out.push((s, h));
+            keep(out.len(), h);
+            out.push(s);
         }
     };
     archive::walk(shown, reader, &limits, &mut on);
@@ -473,6 +507,30 @@ fn analyze_inner<R: Read>(
                 s.encoding = Some(Encoding::Utf8WithCp1252.as_str());
             }
         }
+        LogKind::Setupapi | LogKind::Windowsupdate => {
+            let progress = ctx.progress;
+            match whole::read_chunked(
+                &mut reader,
+                &head[bom..],
+                encoding,
+                kind,
+                rules,
+                idx,
+                rules.reads(kind),
+                progress,
+            ) {
+                Ok(out) => {
+                    s.bytes += out.bytes;
+                    s.records = out.records;
+                    s.warnings.extend(out.warnings);
+                    hits = out.hits;
+                    if out.cp1252 && encoding == Encoding::Utf8 {
+                        s.encoding = Some(Encoding::Utf8WithCp1252.as_str());
+                    }
+                }
+                Err(e) => s.error = Some(format!("read failed: {}", sources::describe_io(&e))),
+            }
+        }
         _ => {
             let mut bytes = head;
             let limit = MAX_WHOLE_BYTES;
@@ -494,8 +552,6 @@ fn analyze_inner<R: Read>(
             s.warnings.extend(decoded.warnings.iter().filter(|w| !w.starts_with("no byte-order mark")).cloned());
             let text: &str = &decoded.text;
             let records: Vec<Record> = match kind {
-                LogKind::Setupapi => setupapi::parse(text),
-                LogKind::Windowsupdate => wulog::parse(text),
                 LogKind::SetupdiagText => setupdiag::parse_text(text).records(),
                 LogKind::SetupdiagXml => match setupdiag::parse_xml(text) {
                     Ok(sd) => sd.records(),

@@ -80,7 +80,7 @@ pub struct Streamed {
 }
 
 /// Turns a byte stream into UTF-8 chunks that end at a line break.
-struct Chunker<R> {
+pub(crate) struct Chunker<R> {
     reader: R,
     encoding: Encoding,
     utf16: Option<encoding_rs::Decoder>,
@@ -88,13 +88,13 @@ struct Chunker<R> {
     pending: Vec<u8>,
     raw: Vec<u8>,
     eof: bool,
-    bytes_in: u64,
-    utf16_errors: bool,
-    long_lines: u64,
+    pub(crate) bytes_in: u64,
+    pub(crate) utf16_errors: bool,
+    pub(crate) long_lines: u64,
 }
 
 impl<R: Read> Chunker<R> {
-    fn new(reader: R, encoding: Encoding, first: &[u8]) -> Self {
+    pub(crate) fn new(reader: R, encoding: Encoding, first: &[u8]) -> Self {
         let utf16 = match encoding {
             Encoding::Utf16Le => Some(encoding_rs::UTF_16LE.new_decoder_without_bom_handling()),
             Encoding::Utf16Be => Some(encoding_rs::UTF_16BE.new_decoder_without_bom_handling()),
@@ -131,7 +131,7 @@ impl<R: Read> Chunker<R> {
 
     /// The next chunk, ending just after a '\n' unless at end of input or
     /// inside an over-long line.
-    fn next(&mut self) -> io::Result<Option<Vec<u8>>> {
+    pub(crate) fn next(&mut self) -> io::Result<Option<Vec<u8>>> {
         loop {
             if self.pending.len() >= CHUNK || (self.eof && !self.pending.is_empty()) {
                 let cut = match memchr::memrchr(b'\n', &self.pending) {

@@ -120,6 +120,19 @@ fn log_text(tag: &str, lines: usize) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// Incompressible bytes (xorshift).
+fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 fn has_tool(name: &str) -> bool {
     Command::new(name).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
 }
@@ -406,6 +419,56 @@ fn zip_bomb_hits_the_ratio_limit_and_the_rest_is_delivered() {
     assert!(error_for(&evs, "bomb.zip").contains("max_total_bytes"));
 }
 
+/// Offsets of the central-directory entries of a zip without a comment.
+fn zip_cd_entries(zip: &[u8]) -> Vec<usize> {
+    let eocd = zip.len() - 22;
+    assert_eq!(&zip[eocd..eocd + 4], b"PK\x05\x06");
+    let n = u16::from_le_bytes(zip[eocd + 10..eocd + 12].try_into().unwrap()) as usize;
+    let mut at = u32::from_le_bytes(zip[eocd + 16..eocd + 20].try_into().unwrap()) as usize;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        assert_eq!(&zip[at..at + 4], b"PK\x01\x02");
+        out.push(at);
+        let len = |o: usize| u16::from_le_bytes(zip[at + o..at + o + 2].try_into().unwrap()) as usize;
+        at += 46 + len(28) + len(30) + len(32);
+    }
+    out
+}
+
+#[test]
+fn zip_entries_pointing_at_one_local_entry_are_read_once() {
+    let data = log_text("same", 5000);
+    let names: Vec<String> = (0..50).map(|i| format!("copy{i:04}.log")).collect();
+    let mut entries: Vec<(&str, &[u8], SimpleFileOptions)> =
+        names.iter().map(|n| (n.as_str(), data.as_slice(), deflated())).collect();
+    entries.push(("tail.log", b"tail", stored()));
+    let mut zip = build_zip(&entries);
+    // Every copy's central-directory entry now points at copy0000.log.
+    for at in zip_cd_entries(&zip).into_iter().take(50) {
+        zip[at + 42..at + 46].copy_from_slice(&0u32.to_le_bytes());
+    }
+    let evs = run("same.zip", &zip, &Limits::default());
+    let f = files(&evs);
+    assert_eq!(f["same.zip!copy0000.log"], data);
+    assert_eq!(f["same.zip!tail.log"], b"tail");
+    assert_eq!(f.len(), 2, "{:?}", f.keys());
+    for n in &names[1..] {
+        let msg = error_for(&evs, &format!("same.zip!{n}"));
+        assert!(msg.contains("overlaps member copy0000.log"), "{msg}");
+    }
+    // An entry whose local header lies inside another's data (a stored zip
+    // holding the same entry) is refused the same way.
+    let inner = build_zip(&[("b.log", b"bee", stored())]);
+    let mut zip = build_zip(&[("a.log", &inner, stored()), ("b.log", b"bee", stored())]);
+    let at = zip.windows(inner.len()).position(|w| w == inner.as_slice()).unwrap() as u32;
+    let cd = zip_cd_entries(&zip);
+    zip[cd[1] + 42..cd[1] + 46].copy_from_slice(&at.to_le_bytes());
+    let evs = run("in.zip", &zip, &Limits::default());
+    assert!(archives(&evs).iter().any(|(p, _)| p == "in.zip!a.log"), "{:?}", errors(&evs));
+    let msg = error_for(&evs, "in.zip!b.log");
+    assert!(msg.contains("overlaps member a.log"), "{msg}");
+}
+
 #[test]
 fn total_bytes_limit_lowered() {
     let parts: Vec<Vec<u8>> = (0..5).map(|i| vec![b'a' + i as u8; 100_000]).collect();
@@ -643,8 +706,23 @@ fn cab_folders_are_independent() {
     ]);
     let evs = run("r.cab", &cab, &Limits { max_ratio: 20, ..Limits::default() });
     assert!(error_for(&evs, "r.cab!zeros.bin").contains("max_ratio"));
+    // Skipping the rest of zeros.bin decodes it too: past the ratio the
+    // whole cabinet may produce, so the walk stops there.
+    assert!(!files(&evs).contains_key("r.cab!after.log"));
+    assert!(error_for(&evs, "r.cab").contains("over the whole archive"), "{evs:?}");
+    // In a cabinet big enough for the bytes skipped (incompressible data
+    // beside), the folder goes on after it.
+    let noise = noise(256 << 10);
+    let cab = build_cab(&[
+        (cab::CompressionType::MsZip, &[("zeros.bin", &zeros), ("after.log", b"after")]),
+        (cab::CompressionType::MsZip, &[("other.log", &c)]),
+        (cab::CompressionType::None, &[("noise.bin", &noise)]),
+    ]);
+    let evs = run("r.cab", &cab, &Limits { max_ratio: 20, ..Limits::default() });
+    assert!(error_for(&evs, "r.cab!zeros.bin").contains("max_ratio"));
     assert_eq!(files(&evs)["r.cab!after.log"], b"after");
     assert_eq!(files(&evs)["r.cab!other.log"], c);
+    assert_eq!(files(&evs)["r.cab!noise.bin"], noise);
     let evs = run("r.cab", &cab, &Limits { max_member_bytes: 1 << 20, ..Limits::default() });
     assert!(error_for(&evs, "r.cab!zeros.bin").contains("max_member_bytes"));
     assert_eq!(files(&evs)["r.cab!after.log"], b"after");
@@ -668,17 +746,88 @@ fn cffile_entries(cab: &[u8]) -> Vec<usize> {
 }
 
 #[test]
-fn cab_members_sharing_data_are_decoded_again() {
+fn cab_members_sharing_data_are_refused() {
     let cab = build_cab(&[(cab::CompressionType::MsZip, &[("a.log", b"0123456789"), ("b.log", b"abcde")])]);
     let mut cab = cab;
     let e = cffile_entries(&cab);
     // b.log now starts at offset 0, overlapping a.log.
     cab[e[1] + 4..e[1] + 8].copy_from_slice(&0u32.to_le_bytes());
     let evs = run("o.cab", &cab, &Limits::default());
-    assert!(errors(&evs).is_empty(), "{:?}", errors(&evs));
     let f = files(&evs);
     assert_eq!(f["o.cab!a.log"], b"0123456789");
-    assert_eq!(f["o.cab!b.log"], b"01234");
+    assert!(!f.contains_key("o.cab!b.log"));
+    assert!(error_for(&evs, "o.cab!b.log").contains("overlaps member a.log"), "{evs:?}");
+}
+
+/// A cab whose folder holds `data` (MSZIP) and whose file table lists it
+/// `copies` times at offset 0, then `tail.log` in a folder of its own.
+fn cab_with_copies(data: &[u8], copies: usize) -> Vec<u8> {
+    let names: Vec<String> = (0..copies).map(|i| format!("copy{i}.log")).collect();
+    let mut members: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+    members[0].1 = data;
+    let mut cab =
+        build_cab(&[(cab::CompressionType::MsZip, &members), (cab::CompressionType::None, &[("tail.log", b"tail")])]);
+    let size = (data.len() as u32).to_le_bytes();
+    for (k, at) in cffile_entries(&cab).into_iter().enumerate().take(copies) {
+        cab[at..at + 4].copy_from_slice(&size);
+        if k > 0 {
+            // Offset 0 in folder 0: the same bytes as copy0.log.
+            cab[at + 4..at + 8].copy_from_slice(&0u32.to_le_bytes());
+        }
+    }
+    cab
+}
+
+#[test]
+fn cab_entries_at_one_offset_are_decoded_once() {
+    let data = log_text("same", 20_000);
+    let cab = cab_with_copies(&data, 20);
+    let evs = run("same.cab", &cab, &Limits::default());
+    let f = files(&evs);
+    assert_eq!(f["same.cab!copy0.log"], data);
+    assert_eq!(f["same.cab!tail.log"], b"tail");
+    for i in 1..20 {
+        let msg = error_for(&evs, &format!("same.cab!copy{i}.log"));
+        assert!(msg.contains("overlaps member copy0.log"), "{msg}");
+    }
+    assert_eq!(f.len(), 2, "{:?}", f.keys());
+}
+
+#[test]
+fn cab_folders_sharing_data_blocks_are_refused() {
+    let a = log_text("a", 3000);
+    let mut cab = build_cab(&[
+        (cab::CompressionType::MsZip, &[("a.log", &a)]),
+        (cab::CompressionType::MsZip, &[("b.log", &a)]),
+        (cab::CompressionType::None, &[("c.log", b"c")]),
+    ]);
+    // Folder 1 (CFFOLDER at 36 + 8) now starts at folder 0's first block.
+    let first = cab[36..40].to_vec();
+    cab[44..48].copy_from_slice(&first);
+    let evs = run("f.cab", &cab, &Limits::default());
+    let f = files(&evs);
+    assert_eq!(f["f.cab!a.log"], a);
+    assert_eq!(f["f.cab!c.log"], b"c");
+    assert!(error_for(&evs, "f.cab!b.log").contains("overlap folder 0"), "{evs:?}");
+}
+
+#[test]
+fn bytes_skipped_in_a_cab_folder_count_against_the_whole_archive() {
+    // a.log claims 1 byte of 8 MiB of zeros: reaching b.log behind them
+    // decodes all of them, far past what the small cabinet may produce.
+    let zeros = vec![0u8; 8 << 20];
+    let mut cab = build_cab(&[
+        (cab::CompressionType::MsZip, &[("a.log", &zeros), ("b.log", b"b")]),
+        (cab::CompressionType::None, &[("c.log", b"c")]),
+    ]);
+    assert!(cab.len() < 64 << 10, "{}", cab.len());
+    let e = cffile_entries(&cab);
+    cab[e[0]..e[0] + 4].copy_from_slice(&1u32.to_le_bytes());
+    let evs = run("skip.cab", &cab, &Limits { max_ratio: 20, ..Limits::default() });
+    assert_eq!(files(&evs)["skip.cab!a.log"], b"\0");
+    let msg = error_for(&evs, "skip.cab!b.log");
+    assert!(msg.contains("over the whole archive"), "{msg}");
+    assert!(error_for(&evs, "skip.cab").contains("1 member(s) not read"), "{evs:?}");
 }
 
 #[test]

@@ -95,6 +95,111 @@ pub fn cap_hits(hits: &mut Vec<Hit>) -> Vec<((usize, usize), usize)> {
     over
 }
 
+/// Hits kept per (rule, signal) across all the sources of one run.
+pub const MAX_HITS_PER_SIGNAL_RUN: usize = 4 * MAX_HITS_PER_SIGNAL;
+/// Bytes of hit text (line and captures) kept per (rule, signal) in a run.
+pub const MAX_HIT_BYTES_PER_SIGNAL_RUN: usize = 8 << 20;
+
+/// Where a source stands in a run: (file, source within that file). Keys
+/// order the sources as the report lists them.
+pub type SourceKey = (usize, usize);
+
+/// The run-wide hit cap: sources hand in their hits as they finish (in any
+/// order, from any thread), and per (rule, signal) only the latest
+/// [`MAX_HITS_PER_SIGNAL_RUN`] hits, within [`MAX_HIT_BYTES_PER_SIGNAL_RUN`]
+/// bytes of text, are kept in source order, so memory stays bounded however
+/// many sources match. What is kept depends only on the keys, not on the
+/// order the sources finish in.
+#[derive(Default)]
+pub struct HitBudget {
+    inner: std::sync::Mutex<BudgetInner>,
+}
+
+#[derive(Default)]
+struct BudgetInner {
+    per_signal: std::collections::HashMap<(usize, usize), SignalPool>,
+    /// Hits dropped, per source and (rule, signal).
+    dropped: std::collections::BTreeMap<(SourceKey, (usize, usize)), usize>,
+}
+
+/// One (rule, signal)'s hits: per source, with each hit's place in its
+/// source's own order.
+#[derive(Default)]
+struct SignalPool {
+    by_source: std::collections::BTreeMap<SourceKey, std::collections::VecDeque<(usize, Hit)>>,
+    count: usize,
+    bytes: usize,
+}
+
+fn hit_bytes(h: &Hit) -> usize {
+    std::mem::size_of::<Hit>() + h.text.len() + h.captures.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>()
+}
+
+impl HitBudget {
+    /// Hand in one source's hits (in its own order).
+    pub fn add(&self, key: SourceKey, hits: Vec<Hit>) {
+        if hits.is_empty() {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let BudgetInner { per_signal, dropped } = &mut *inner;
+        let mut touched = Vec::new();
+        for (seq, h) in hits.into_iter().enumerate() {
+            let rs = (h.rule, h.signal);
+            let pool = per_signal.entry(rs).or_default();
+            pool.count += 1;
+            pool.bytes += hit_bytes(&h);
+            pool.by_source.entry(key).or_default().push_back((seq, h));
+            if !touched.contains(&rs) {
+                touched.push(rs);
+            }
+        }
+        for rs in touched {
+            let pool = per_signal.get_mut(&rs).expect("just filled");
+            // Drop from the earliest source, earliest hits first.
+            while pool.count > MAX_HITS_PER_SIGNAL_RUN || pool.bytes > MAX_HIT_BYTES_PER_SIGNAL_RUN {
+                let Some(mut first) = pool.by_source.first_entry() else { break };
+                if let Some((_, h)) = first.get_mut().pop_front() {
+                    pool.count -= 1;
+                    pool.bytes -= hit_bytes(&h);
+                    *dropped.entry((*first.key(), rs)).or_default() += 1;
+                }
+                if first.get().is_empty() {
+                    first.remove();
+                }
+            }
+        }
+    }
+
+    /// The hits kept, per source in key order (each in its own order), and
+    /// what was dropped per source: ((rule, signal), count).
+    #[allow(clippy::type_complexity)]
+    pub fn finish(self) -> (Vec<(SourceKey, Vec<Hit>)>, Vec<(SourceKey, Vec<((usize, usize), usize)>)>) {
+        let inner = self.inner.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut by_source: std::collections::BTreeMap<SourceKey, Vec<(usize, Hit)>> = Default::default();
+        for pool in inner.per_signal.into_values() {
+            for (key, hits) in pool.by_source {
+                by_source.entry(key).or_default().extend(hits);
+            }
+        }
+        let kept = by_source
+            .into_iter()
+            .map(|(key, mut hits)| {
+                hits.sort_by_key(|(seq, _)| *seq);
+                (key, hits.into_iter().map(|(_, h)| h).collect())
+            })
+            .collect();
+        let mut dropped: Vec<(SourceKey, Vec<((usize, usize), usize)>)> = Vec::new();
+        for ((key, rs), n) in inner.dropped {
+            match dropped.last_mut() {
+                Some((k, list)) if *k == key => list.push((rs, n)),
+                _ => dropped.push((key, vec![(rs, n)])),
+            }
+        }
+        (kept, dropped)
+    }
+}
+
 /// Scan one source text. `records` is given for kinds parsed up front
 /// (setupapi, SetupDiag, WindowsUpdate.log) and must be sorted by line.
 pub fn scan(
@@ -295,6 +400,63 @@ pub fn last_entry(text: &str) -> Option<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hit(rule: usize, signal: usize, line: u64, text: &str) -> Hit {
+        Hit { rule, signal, source: 0, line, time: None, text: text.into(), captures: Vec::new() }
+    }
+
+    #[test]
+    fn budget_keeps_the_latest_hits_across_sources_whatever_the_order() {
+        let per = MAX_HITS_PER_SIGNAL_RUN / 4 + 10;
+        let source = |k: usize| -> Vec<Hit> {
+            // Signal 0 floods; signal 1 has one hit per source.
+            let mut v: Vec<Hit> = (0..per as u64).map(|l| hit(0, 0, l + 1, "x")).collect();
+            v.push(hit(0, 1, per as u64 + 1, &format!("s{k}")));
+            v
+        };
+        let run = |order: &[usize]| {
+            let b = HitBudget::default();
+            for &k in order {
+                b.add((k, 0), source(k));
+            }
+            b.finish()
+        };
+        let (kept, dropped) = run(&[0, 1, 2, 3, 4]);
+        let flood: usize = kept.iter().map(|(_, h)| h.iter().filter(|h| h.signal == 0).count()).sum();
+        assert_eq!(flood, MAX_HITS_PER_SIGNAL_RUN);
+        // The earliest source lost its flood hits first, all of them.
+        assert_eq!(dropped[0], ((0, 0), vec![((0, 0), per)]));
+        assert_eq!(dropped[1], ((1, 0), vec![((0, 0), 5 * per - MAX_HITS_PER_SIGNAL_RUN - per)]));
+        assert_eq!(dropped.len(), 2);
+        // Signal 1 is under its cap: kept in every source, in line order.
+        for (k, (key, hits)) in kept.iter().enumerate() {
+            assert_eq!(*key, (k, 0));
+            assert_eq!(hits.last().unwrap().text, format!("s{k}"));
+            assert!(hits.windows(2).all(|w| w[0].line < w[1].line));
+        }
+        // Sources finishing in another order keep the same hits.
+        let (kept2, dropped2) = run(&[4, 2, 0, 3, 1]);
+        let lines = |k: &[(SourceKey, Vec<Hit>)]| -> Vec<(SourceKey, Vec<(u64, usize)>)> {
+            k.iter().map(|(key, h)| (*key, h.iter().map(|h| (h.line, h.signal)).collect())).collect()
+        };
+        assert_eq!(lines(&kept), lines(&kept2));
+        assert_eq!(dropped, dropped2);
+    }
+
+    #[test]
+    fn budget_bounds_the_bytes_of_text() {
+        let long = "y".repeat(MAX_EVIDENCE_CHARS);
+        let b = HitBudget::default();
+        for k in 0..10 {
+            b.add((k, 0), (0..1000).map(|l| hit(3, 1, l + 1, &long)).collect());
+        }
+        let (kept, dropped) = b.finish();
+        let bytes: usize = kept.iter().flat_map(|(_, h)| h).map(hit_bytes).sum();
+        assert!(bytes <= MAX_HIT_BYTES_PER_SIGNAL_RUN, "{bytes}");
+        assert!(bytes > MAX_HIT_BYTES_PER_SIGNAL_RUN - 2 * hit_bytes(&hit(3, 1, 1, &long)));
+        assert_eq!(kept.last().unwrap().0, (9, 0), "the last source keeps its hits");
+        assert!(!dropped.is_empty());
+    }
 
     #[test]
     fn last_entry_skips_continuations() {

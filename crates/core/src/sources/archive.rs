@@ -68,8 +68,10 @@ pub struct Limits {
     /// Decompressed bytes per top-level walk, all nesting levels counted
     /// (bytes decoded to skip to a member inside a cab folder count too).
     pub max_total_bytes: u64,
-    /// Decompressed : compressed bytes, per member; only enforced once the
-    /// member has produced more than 1 MiB.
+    /// Decompressed : compressed bytes, per member and for the whole walk
+    /// (all decoded bytes against the top-level archive's size); each only
+    /// enforced past 1 MiB. Members whose compressed bytes overlap another's
+    /// (zip entries, cab folders and members) are refused, not re-read.
     pub max_ratio: u64,
     /// Members per archive; the first `max_members` are read.
     pub max_members: usize,
@@ -120,7 +122,7 @@ pub enum Event<'a> {
 /// damaged member) and continues with the next.
 pub fn walk<R: Read + Seek>(display: &str, archive: R, limits: &Limits, on: &mut dyn FnMut(Event<'_>)) {
     let mut archive = io::BufReader::with_capacity(BUF_CAPACITY, archive);
-    let mut ctx = Ctx::new(*limits);
+    let mut ctx = Ctx::for_archive(*limits, &mut archive);
     let mut sink = |ev: Ev<'_>| match ev {
         Ev::File { path, meta, reader, .. } => on(Event::File { path, size: meta.size, reader }),
         Ev::Error { path, message, .. } => on(Event::Error { path, message }),
@@ -191,7 +193,7 @@ pub fn inspect<R: Read + Seek>(display: &str, archive: R, limits: &Limits) -> In
     };
     let prefix = format!("{display}!");
     let rel = |p: &str| p.strip_prefix(prefix.as_str()).unwrap_or(p).to_string();
-    let mut ctx = Ctx::new(*limits);
+    let mut ctx = Ctx::for_archive(*limits, &mut archive);
     let mut sink = |ev: Ev<'_>| match ev {
         Ev::Archive { path, kind, meta } => match meta {
             None => ins.kind = kind.name().to_string(),
@@ -298,17 +300,75 @@ type Sink<'s> = dyn FnMut(Ev<'_>) + 's;
 /// State shared by one top-level walk.
 struct Ctx {
     limits: Limits,
+    /// Bytes decoded so far, every level and every skip counted.
     total: u64,
+    /// Size of the top-level archive: the ratio limit also holds for the
+    /// whole walk, so members that share (or re-read) compressed bytes
+    /// cannot multiply them past it.
+    archive_len: u64,
     exhausted: bool,
 }
 
 impl Ctx {
     fn new(limits: Limits) -> Self {
-        Ctx { limits, total: 0, exhausted: false }
+        Ctx { limits, total: 0, archive_len: u64::MAX, exhausted: false }
+    }
+
+    /// For a walk of `archive`, whose size bounds the walk's output.
+    fn for_archive(limits: Limits, archive: &mut dyn Seek) -> Self {
+        let len = archive.seek(SeekFrom::End(0)).unwrap_or(u64::MAX);
+        Ctx { archive_len: len, ..Ctx::new(limits) }
+    }
+
+    /// Decoded bytes the whole walk may produce under the ratio limit.
+    fn ratio_allowance(&self) -> u64 {
+        self.limits.max_ratio.saturating_mul(self.archive_len).max(RATIO_FLOOR)
+    }
+
+    /// The walk-wide budget: `max_total_bytes`, or less for a small archive.
+    fn budget(&self) -> u64 {
+        self.limits.max_total_bytes.min(self.ratio_allowance())
     }
 
     fn total_message(&self) -> String {
-        format!("total decompressed bytes limit reached (max_total_bytes = {})", self.limits.max_total_bytes)
+        if self.ratio_allowance() < self.limits.max_total_bytes {
+            format!(
+                "archive compression ratio limit reached (max_ratio = {}:1 over the whole archive): {} bytes decoded from a {}-byte archive",
+                self.limits.max_ratio, self.total, self.archive_len
+            )
+        } else {
+            format!("total decompressed bytes limit reached (max_total_bytes = {})", self.limits.max_total_bytes)
+        }
+    }
+}
+
+/// Byte ranges of an archive already handed out (zip entries, cab folder
+/// data), so a member whose bytes overlap another's is refused instead of
+/// decoded again: overlapping members multiply a small archive's output.
+#[derive(Default)]
+struct Ranges {
+    /// start -> (end, owner index); the ranges kept never overlap.
+    by_start: BTreeMap<u64, (u64, usize)>,
+}
+
+impl Ranges {
+    /// Claim `start..end` for `owner`; on overlap, the owner already there.
+    fn claim(&mut self, start: u64, end: u64, owner: usize) -> Result<(), usize> {
+        if start >= end {
+            return Ok(());
+        }
+        if let Some((_, &(e, o))) = self.by_start.range(..=start).next_back() {
+            if e > start {
+                return Err(o);
+            }
+        }
+        if let Some((&s, &(_, o))) = self.by_start.range(start..).next() {
+            if s < end {
+                return Err(o);
+            }
+        }
+        self.by_start.insert(start, (end, owner));
+        Ok(())
     }
 }
 
@@ -457,9 +517,6 @@ impl<'g> Guard<'g> {
     }
 
     fn fail(&mut self, kind: FailKind, message: String) -> io::Error {
-        if kind == FailKind::Limit && message.contains("max_total_bytes") {
-            self.ctx.exhausted = true;
-        }
         let err = io::Error::other(message.clone());
         self.failure = Some(Failure { kind, message });
         err
@@ -491,7 +548,7 @@ impl<'g> Guard<'g> {
             return Ok(0);
         }
         let limits = self.ctx.limits;
-        let total_room = limits.max_total_bytes.saturating_sub(self.ctx.total);
+        let total_room = self.ctx.budget().saturating_sub(self.ctx.total);
         let member_room =
             if self.member_limits { limits.max_member_bytes.saturating_sub(self.produced) } else { u64::MAX };
         let room = total_room.min(member_room);
@@ -533,6 +590,8 @@ impl<'g> Guard<'g> {
             let msg = if member_room == 0 {
                 format!("member size limit exceeded (max_member_bytes = {})", limits.max_member_bytes)
             } else {
+                // The walk stops after this member.
+                self.ctx.exhausted = true;
                 self.ctx.total_message()
             };
             return Err(self.fail(FailKind::Limit, msg));
@@ -756,35 +815,39 @@ fn walk_zip(ctx: &mut Ctx, path: &str, src: &mut dyn ReadSeek, depth: usize, sin
     };
     let count = archive.len();
     let take = count.min(ctx.limits.max_members);
+    let mut ranges = Ranges::default();
     for i in 0..take {
         if ctx.exhausted {
             sink(Ev::Error { path, message: stopped_message(ctx, take - i), meta: None });
             return;
         }
-        zip_member(ctx, path, &mut archive, i, &counter, depth, sink);
+        zip_member(ctx, path, &mut archive, i, &counter, &mut ranges, depth, sink);
     }
     if count > take {
         sink(Ev::Error { path, message: members_limit_message(&ctx.limits, count), meta: None });
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn zip_member<R: Read + Seek>(
     ctx: &mut Ctx,
     path: &str,
     archive: &mut zip::ZipArchive<R>,
     i: usize,
     counter: &Cell<u64>,
+    ranges: &mut Ranges,
     depth: usize,
     sink: &mut Sink<'_>,
 ) {
     let fallback_name = archive.name_for_index(i).map(str::to_string).unwrap_or_else(|| format!("#{i}"));
     // Metadata first, without decompressing.
     let raw = catch_unwind(AssertUnwindSafe(|| {
-        archive
-            .by_index_raw(i)
-            .map(|f| (f.name().to_string(), f.is_dir(), f.encrypted(), f.compression(), f.size(), f.compressed_size()))
+        archive.by_index_raw(i).map(|f| {
+            let span = (f.header_start(), f.data_start().saturating_add(f.compressed_size()));
+            (f.name().to_string(), f.is_dir(), f.encrypted(), f.compression(), f.size(), f.compressed_size(), span)
+        })
     }));
-    let (name, is_dir, encrypted, method, size, compressed) = match raw {
+    let (name, is_dir, encrypted, method, size, compressed, span) = match raw {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => {
             let p = join(path, &fallback_name);
@@ -820,6 +883,22 @@ fn zip_member<R: Read + Seek>(
             path: &member_path,
             message: format!(
                 "unsupported zip compression method {method_name} (only stored, deflate and deflate64 are read)"
+            ),
+            meta: Some(&meta),
+        });
+        return;
+    }
+    // Its local header and data, from the central directory: a second
+    // entry pointing into them would decode the same bytes again.
+    if let Err(other) = ranges.claim(span.0, span.1, i) {
+        let other = archive.name_for_index(other).map(|n| join("", n)).unwrap_or_default();
+        sink(Ev::Error {
+            path: &member_path,
+            message: format!(
+                "overlaps member {} (its data at bytes {}..{} is shared with that member): not read again",
+                other.trim_start_matches('!'),
+                span.0,
+                span.1
             ),
             meta: Some(&meta),
         });
@@ -1063,7 +1142,8 @@ fn parse_cab(src: &mut dyn ReadSeek) -> Result<CabLayout, String> {
 
 /// Check a folder's CFDATA chain before decoding it: block sizes the
 /// decoders can take, all inside the file.
-fn check_cab_blocks(src: &mut dyn ReadSeek, layout: &CabLayout, folder: &CabFolder) -> Result<(), String> {
+/// Returns where the chain ends.
+fn check_cab_blocks(src: &mut dyn ReadSeek, layout: &CabLayout, folder: &CabFolder) -> Result<u64, String> {
     let mut at = u64::from(folder.first_block);
     let hdr = 8 + layout.data_reserve as u64;
     let mut buf = [0u8; 8];
@@ -1093,7 +1173,7 @@ fn check_cab_blocks(src: &mut dyn ReadSeek, layout: &CabLayout, folder: &CabFold
             return Err(format!("cabinet damaged: data block {k} runs past the end of the file (truncated cabinet?)"));
         }
     }
-    Ok(())
+    Ok(at)
 }
 
 /// The cabinet as the `cab` crate sees it: the real bytes, with a patched
@@ -1205,11 +1285,19 @@ fn walk_cab(ctx: &mut Ctx, path: &str, src: &mut dyn ReadSeek, depth: usize, sin
 
     // Per folder: can it be decoded at all? (checked before the `cab` crate
     // sees the bytes, so it never decodes an impossible block).
+    // Folders whose data blocks overlap an earlier folder's are refused:
+    // decoding the same blocks again would multiply the cabinet's output.
     let mut folder_problem: Vec<Option<String>> = Vec::with_capacity(layout.folders.len());
-    for f in &layout.folders {
+    let mut spans = Ranges::default();
+    for (fi, f) in layout.folders.iter().enumerate() {
         let problem = match f.method.unsupported() {
             Some(m) => Some(m),
-            None => check_cab_blocks(src, &layout, f).err(),
+            None => match check_cab_blocks(src, &layout, f) {
+                Err(e) => Some(e),
+                Ok(end) => spans.claim(u64::from(f.first_block), end, fi).err().map(|other| {
+                    format!("cabinet damaged: folder {fi}'s data blocks overlap folder {other}'s: not decoded again")
+                }),
+            },
         };
         folder_problem.push(problem);
     }
@@ -1241,6 +1329,8 @@ fn walk_cab(ctx: &mut Ctx, path: &str, src: &mut dyn ReadSeek, depth: usize, sin
     let mut stream: Option<cab::FileReader<'_, Overlay<'_>>> = None;
     let mut pos = 0u64;
     let mut poisoned: Option<String> = None;
+    // The end of the furthest member of this folder so far, and its index.
+    let mut claimed: Option<(u64, usize)> = None;
     for (done, &i) in order.iter().enumerate() {
         if ctx.exhausted {
             sink(Ev::Error { path, message: stopped_message(ctx, take - done), meta: None });
@@ -1269,6 +1359,7 @@ fn walk_cab(ctx: &mut Ctx, path: &str, src: &mut dyn ReadSeek, depth: usize, sin
             stream = None;
             pos = 0;
             poisoned = None;
+            claimed = None;
         }
         if let Some(problem) = &folder_problem[fi] {
             sink(Ev::Error { path: &member_path, message: problem.clone(), meta: Some(&meta) });
@@ -1277,6 +1368,25 @@ fn walk_cab(ctx: &mut Ctx, path: &str, src: &mut dyn ReadSeek, depth: usize, sin
         if file.size == 0 {
             sink(Ev::File { path: &member_path, meta: &meta, reader: &mut io::empty() });
             continue;
+        }
+        // Members come in offset order: one starting before the end of the
+        // one before shares its bytes, and is not decoded again.
+        let end = u64::from(file.offset) + u64::from(file.size);
+        match claimed {
+            Some((prev_end, prev)) if u64::from(file.offset) < prev_end => {
+                let other = join("", &layout.files[prev].name);
+                sink(Ev::Error {
+                    path: &member_path,
+                    message: format!(
+                        "overlaps member {} (bytes {}..{end} of folder {fi} are shared with that member): not read again",
+                        other.trim_start_matches('!'),
+                        file.offset
+                    ),
+                    meta: Some(&meta),
+                });
+                continue;
+            }
+            _ => claimed = Some((end, i)),
         }
         if let Some(p) = &poisoned {
             sink(Ev::Error {
@@ -1564,6 +1674,42 @@ mod tests {
         let mut src = Expanding { counter: &counter, ratio: 100, left: 8 * RATIO_FLOOR };
         let mut g = Guard::new(&mut src, &mut ctx, &counter, None);
         assert_eq!(drain(&mut g), (8 * RATIO_FLOOR, None));
+    }
+
+    #[test]
+    fn ratio_holds_over_the_whole_archive() {
+        // A 10,000-byte archive at 200:1 may give 2,000,000 bytes in all,
+        // however the members share them out (each member's own ratio is 1).
+        let limits = Limits { max_ratio: 200, ..Limits::default() };
+        let mut ctx = Ctx { archive_len: 10_000, ..Ctx::new(limits) };
+        let counter = Cell::new(0);
+        let mut src = Expanding { counter: &counter, ratio: 1, left: 1_500_000 };
+        let mut g = Guard::new(&mut src, &mut ctx, &counter, None);
+        assert_eq!(drain(&mut g), (1_500_000, None));
+        let mut src = Expanding { counter: &counter, ratio: 1, left: 1_500_000 };
+        let mut g = Guard::new(&mut src, &mut ctx, &counter, None);
+        let (n, err) = drain(&mut g);
+        assert_eq!(n, 500_000);
+        assert!(err.unwrap().contains("max_ratio = 200:1 over the whole archive"));
+        assert!(ctx.exhausted);
+        assert_eq!(ctx.total, 2_000_000);
+        // Under the floor, a tiny archive still gives 1 MiB.
+        let ctx = Ctx { archive_len: 10, ..Ctx::new(limits) };
+        assert_eq!(ctx.budget(), RATIO_FLOOR);
+    }
+
+    #[test]
+    fn ranges_refuse_overlaps_only() {
+        let mut r = Ranges::default();
+        assert_eq!(r.claim(100, 200, 0), Ok(()));
+        assert_eq!(r.claim(200, 300, 1), Ok(()));
+        assert_eq!(r.claim(0, 100, 2), Ok(()));
+        assert_eq!(r.claim(150, 160, 3), Err(0));
+        assert_eq!(r.claim(50, 101, 4), Err(2));
+        assert_eq!(r.claim(299, 400, 5), Err(1));
+        assert_eq!(r.claim(0, 1000, 6), Err(2));
+        assert_eq!(r.claim(5, 5, 7), Ok(()), "an empty range overlaps nothing");
+        assert_eq!(r.claim(300, 301, 8), Ok(()));
     }
 
     #[test]
