@@ -33,7 +33,7 @@ pub struct Entry {
     pub time: Option<DateTime>,
     pub level: Option<String>,
     pub component: Option<String>,
-    pub section: Option<String>,
+    pub section: Option<std::sync::Arc<str>>,
 }
 
 impl Entry {
