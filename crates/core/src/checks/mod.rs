@@ -61,9 +61,13 @@ const MAX_LISTED: usize = 20;
 /// A check's detail: the first [`MAX_LISTED`] problems, and how many more
 /// (a damaged WinSxS can hold thousands of empty stack folders).
 fn listed(problems: &[String]) -> String {
-    let mut s = problems[..problems.len().min(MAX_LISTED)].join("; ");
-    if problems.len() > MAX_LISTED {
-        s.push_str(&format!("; and {} more", problems.len() - MAX_LISTED));
+    listed_with(problems, "; ")
+}
+
+fn listed_with(items: &[String], sep: &str) -> String {
+    let mut s = items[..items.len().min(MAX_LISTED)].join(sep);
+    if items.len() > MAX_LISTED {
+        s.push_str(&format!("{sep}and {} more", items.len() - MAX_LISTED));
     }
     s
 }
@@ -195,7 +199,7 @@ fn check_winsxs(root: &WindowsRoot, software: Option<&SoftwareInfo>, v: &mut Sys
     v.check("winsxs-present", CheckStatus::Pass, format!("{} entries in {}", inv.entries_scanned, dir.display()));
     let versions = inv.versions();
     if !versions.is_empty() {
-        v.system.insert("servicing_stack_on_disk".into(), versions.join(", "));
+        v.system.insert("servicing_stack_on_disk".into(), listed_with(&versions, ", "));
     }
     // The OS architecture: 64-bit systems also carry x86 (WOW64) stacks.
     let arches: Vec<&str> = inv.folders.iter().filter(|f| f.is_main()).map(|f| f.component.arch.as_str()).collect();
@@ -312,6 +316,9 @@ mod tests {
         let c = v.checks.iter().find(|c| c.id == "servicing-stack-not-empty").unwrap();
         assert_eq!(c.status, CheckStatus::Fail);
         assert!(c.detail.ends_with(&format!("and {} more", n - MAX_LISTED)), "{}", c.detail);
+        let on_disk = &v.system["servicing_stack_on_disk"];
+        assert!(on_disk.starts_with("10.0.19041.2999, 10.0.19041.2998, "), "{on_disk}");
+        assert!(on_disk.ends_with(&format!(", and {} more", n - MAX_LISTED)), "{on_disk}");
         let rules = crate::rules::RuleSet::embedded().unwrap();
         let mut hits = Vec::new();
         crate::rules::scan::scan(&rules, LogKind::Check, &v.failure_text(), 0, None, &mut hits);
