@@ -46,12 +46,15 @@ impl Budget {
         let why = |limit: usize, b: &Budget| {
             let kib = |n: usize| n >> 10;
             if limit == REGEX_SIZE_LIMIT {
-                format!("compiles to more than {} KiB (the limit for one regex)", kib(REGEX_SIZE_LIMIT))
+                format!("compiles to more than {} KiB (the size limit for one regex)", kib(REGEX_SIZE_LIMIT))
             } else if limit == b.file {
-                format!("does not fit: this file's regexes would compile to more than {} KiB", kib(FILE_REGEX_BUDGET))
+                format!(
+                    "does not fit: this file's regexes would compile to more than {} KiB (the size limit for one rule file)",
+                    kib(FILE_REGEX_BUDGET)
+                )
             } else {
                 format!(
-                    "does not fit: the loaded rules' regexes would compile to more than {} KiB",
+                    "does not fit: the loaded rules' regexes would compile to more than {} KiB (the size limit for all rules)",
                     kib(TOTAL_REGEX_BUDGET)
                 )
             }
@@ -615,7 +618,7 @@ mod tests {
         assert_eq!(errors.len(), 2_000);
         assert_eq!(
             errors[0].to_string(),
-            "big.yaml:9: regex of signal `s0` compiles to more than 1024 KiB (the limit for one regex)"
+            "big.yaml:9: regex of signal `s0` compiles to more than 1024 KiB (the size limit for one regex)"
         );
         // The first two use up the file's budget; the others are not compiled.
         assert!(
