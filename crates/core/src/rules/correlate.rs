@@ -22,7 +22,7 @@ const LINE_PROXIMITY: u64 = 200;
 /// Evidence lines kept per finding.
 pub const MAX_EVIDENCE: usize = 200;
 /// Findings kept per rule (the most recent incidents); also the incidents
-/// an `emit: system` rule reads per machine.
+/// an `emit: system` rule reads per source of its triggers.
 pub const MAX_INCIDENTS: usize = 100;
 
 /// What correlation needs to know of each source.
@@ -245,8 +245,8 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Corre
         triggers.sort_by_key(|h| (Reverse(h.time.map(secs)), h.source, Reverse(h.line)));
         let mut used: HashSet<(usize, u64, usize)> = HashSet::new();
         let mut incidents = 0usize;
-        // `emit: system` incidents per machine (group).
-        let mut machine_incidents: HashMap<usize, usize> = HashMap::new();
+        // `emit: system` incidents per source of their trigger.
+        let mut source_incidents: HashMap<usize, usize> = HashMap::new();
         for t in triggers {
             if used.contains(&(t.source, t.line, t.signal)) {
                 continue;
@@ -256,7 +256,7 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Corre
                 // Nothing left to learn for this machine: every fact of the
                 // rule is already stated (the most recent incident wins).
                 let known = system.get(&group).is_some_and(|m| rule.facts.iter().all(|(k, _)| m.contains_key(k)));
-                if known || machine_incidents.get(&group).is_some_and(|n| *n >= MAX_INCIDENTS) {
+                if known || source_incidents.get(&t.source).is_some_and(|n| *n >= MAX_INCIDENTS) {
                     continue;
                 }
             }
@@ -273,7 +273,7 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Corre
                 used.insert((m.source, m.line, m.signal));
             }
             if rule.emit == Emit::System {
-                *machine_incidents.entry(group).or_default() += 1;
+                *source_incidents.entry(t.source).or_default() += 1;
                 let machine: &mut BTreeMap<String, String> = system.entry(group).or_default();
                 for (k, v) in finding(rule, t, &members, &paths).facts {
                     machine.entry(k).or_insert(v);
