@@ -24,6 +24,9 @@ pub const MAX_EVIDENCE: usize = 200;
 /// Findings kept per rule (the most recent incidents); also the incidents
 /// an `emit: system` rule reads per source of its triggers.
 pub const MAX_INCIDENTS: usize = 100;
+/// Incidents an `emit: system` rule reads per machine, whatever the number
+/// of its logs (a fact no log states would otherwise make it read them all).
+pub const MAX_SYSTEM_INCIDENTS: usize = 10_000;
 
 /// What correlation needs to know of each source.
 #[derive(Debug, Clone)]
@@ -245,8 +248,9 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Corre
         triggers.sort_by_key(|h| (Reverse(h.time.map(secs)), h.source, Reverse(h.line)));
         let mut used: HashSet<(usize, u64, usize)> = HashSet::new();
         let mut incidents = 0usize;
-        // `emit: system` incidents per source of their trigger.
+        // `emit: system` incidents per source of their trigger, and per machine.
         let mut source_incidents: HashMap<usize, usize> = HashMap::new();
+        let mut machine_incidents: HashMap<usize, usize> = HashMap::new();
         for t in triggers {
             if used.contains(&(t.source, t.line, t.signal)) {
                 continue;
@@ -256,7 +260,10 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Corre
                 // Nothing left to learn for this machine: every fact of the
                 // rule is already stated (the most recent incident wins).
                 let known = system.get(&group).is_some_and(|m| rule.facts.iter().all(|(k, _)| m.contains_key(k)));
-                if known || source_incidents.get(&t.source).is_some_and(|n| *n >= MAX_INCIDENTS) {
+                if known
+                    || source_incidents.get(&t.source).is_some_and(|n| *n >= MAX_INCIDENTS)
+                    || machine_incidents.get(&group).is_some_and(|n| *n >= MAX_SYSTEM_INCIDENTS)
+                {
                     continue;
                 }
             }
@@ -274,6 +281,7 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Corre
             }
             if rule.emit == Emit::System {
                 *source_incidents.entry(t.source).or_default() += 1;
+                *machine_incidents.entry(group).or_default() += 1;
                 let machine: &mut BTreeMap<String, String> = system.entry(group).or_default();
                 for (k, v) in finding(rule, t, &members, &paths).facts {
                     machine.entry(k).or_insert(v);
@@ -543,6 +551,47 @@ mod tests {
             fired += got.findings.len() + got.system.len();
         }
         assert!(fired > 400, "the generator makes incidents ({fired})");
+    }
+
+    /// An `emit: system` rule whose fact only the oldest log states reads
+    /// at most [`MAX_INCIDENTS`] incidents per log and
+    /// [`MAX_SYSTEM_INCIDENTS`] per machine.
+    #[test]
+    fn system_incidents_are_bounded_per_log_and_per_machine() {
+        let rule = "id: facts\ntitle: t\nseverity: info\nsummary: s\nemit: system\nsignals:\n  - id: a\n    kinds: [cbs]\n    anchor: anchor\n    regex: '(?P<v>\\w*)'\nfacts:\n  v: [a.v]\nremediation:\n  id: x\n  steps: [s]\n";
+        let rules = RuleSet::from_sources(&[("facts.yaml".into(), rule.into())]).unwrap();
+        let base: DateTime = "2024-03-12T06:41:00".parse().unwrap();
+        // `logs` logs of `per_log` incidents each (one a second, newest
+        // first), then the oldest log, which states the fact.
+        let run = |logs: usize, per_log: usize| {
+            let sources: Vec<SourceInfo> =
+                (0..=logs).map(|i| SourceInfo { path: format!("{i}/CBS.log"), kind: LogKind::Cbs, group: 0 }).collect();
+            let mut hits = Vec::new();
+            let mut ago = 0i64;
+            for source in 0..=logs {
+                let n = if source == logs { 1 } else { per_log };
+                for line in 1..=n as u64 {
+                    ago += 1;
+                    let v = if source == logs { "stated" } else { "" };
+                    hits.push(Hit {
+                        rule: 0,
+                        signal: 0,
+                        source,
+                        line,
+                        time: Some(base - jiff::Span::new().seconds(ago)),
+                        text: String::new(),
+                        captures: vec![("v".into(), v.into())],
+                    });
+                }
+            }
+            correlate(&rules, &hits, &sources).system.get(&0).and_then(|m| m.get("v").cloned())
+        };
+        assert_eq!(run(3, 50).as_deref(), Some("stated"));
+        // Past 100 a log: its older incidents are not read, the next log's are.
+        assert_eq!(run(3, 500).as_deref(), Some("stated"));
+        assert_eq!(run(99, 100).as_deref(), Some("stated"));
+        // 101 logs of 100 incidents: the machine's bound is met first.
+        assert_eq!(run(101, 100), None);
     }
 
     /// Thousands of triggers in one second in many files that never reach
