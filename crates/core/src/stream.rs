@@ -90,7 +90,10 @@ pub(crate) struct Chunker<R> {
     eof: bool,
     pub(crate) bytes_in: u64,
     pub(crate) utf16_errors: bool,
+    /// Lines cut into pieces (counted once per line, not per piece).
     pub(crate) long_lines: u64,
+    /// The last chunk ended inside a line.
+    in_long_line: bool,
 }
 
 impl<R: Read> Chunker<R> {
@@ -110,6 +113,7 @@ impl<R: Read> Chunker<R> {
             bytes_in: 0,
             utf16_errors: false,
             long_lines: 0,
+            in_long_line: false,
         };
         c.push_raw(first, false);
         c
@@ -135,10 +139,16 @@ impl<R: Read> Chunker<R> {
         loop {
             if self.pending.len() >= CHUNK || (self.eof && !self.pending.is_empty()) {
                 let cut = match memchr::memrchr(b'\n', &self.pending) {
-                    Some(i) => i + 1,
+                    Some(i) => {
+                        self.in_long_line = false;
+                        i + 1
+                    }
                     None if self.eof => self.pending.len(),
                     None if self.pending.len() >= MAX_LINE => {
-                        self.long_lines += 1;
+                        if !self.in_long_line {
+                            self.long_lines += 1;
+                            self.in_long_line = true;
+                        }
                         char_boundary(&self.pending, self.pending.len())
                     }
                     None => 0,
@@ -496,7 +506,21 @@ mod tests {
         let out =
             stream_panther(&t[..], &[], Encoding::Utf8, LogKind::Cbs, &rules, 0, true, Context::default()).unwrap();
         assert_eq!(out.records, 1);
-        assert!(out.warnings[0].contains("scanned in pieces"), "{:?}", out.warnings);
+        assert!(out.warnings[0].starts_with("1 line(s) longer than 8 MiB"), "{:?}", out.warnings);
+    }
+
+    /// Lines are counted, not the pieces they are scanned in.
+    #[test]
+    fn long_lines_are_counted_once_each() {
+        let mut t = b"2020-01-01 00:00:00, Info CBS ".to_vec();
+        t.resize(MAX_LINE * 3 + 5, b'y');
+        t.extend_from_slice(b"\n2020-01-01 00:00:01, Info CBS short\n");
+        t.resize(t.len() + MAX_LINE * 2, b'z');
+        t.extend_from_slice(b"\nend\n");
+        let rules = rules();
+        let out =
+            stream_panther(&t[..], &[], Encoding::Utf8, LogKind::Cbs, &rules, 0, false, Context::default()).unwrap();
+        assert!(out.warnings[0].starts_with("2 line(s) longer than 8 MiB"), "{:?}", out.warnings);
     }
 
     #[test]

@@ -55,6 +55,23 @@ impl SystemView {
     }
 }
 
+/// Problems named in one check's detail; the failure lines list them all.
+const MAX_LISTED: usize = 20;
+
+/// A check's detail: the first [`MAX_LISTED`] problems, and how many more
+/// (a damaged WinSxS can hold thousands of empty stack folders).
+fn listed(problems: &[String]) -> String {
+    listed_with(problems, "; ")
+}
+
+fn listed_with(items: &[String], sep: &str) -> String {
+    let mut s = items[..items.len().min(MAX_LISTED)].join(sep);
+    if items.len() > MAX_LISTED {
+        s.push_str(&format!("{sep}and {} more", items.len() - MAX_LISTED));
+    }
+    s
+}
+
 fn source(path: &Path, kind: LogKind, records: u64, error: Option<String>, warnings: Vec<String>) -> Source {
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     Source {
@@ -182,7 +199,7 @@ fn check_winsxs(root: &WindowsRoot, software: Option<&SoftwareInfo>, v: &mut Sys
     v.check("winsxs-present", CheckStatus::Pass, format!("{} entries in {}", inv.entries_scanned, dir.display()));
     let versions = inv.versions();
     if !versions.is_empty() {
-        v.system.insert("servicing_stack_on_disk".into(), versions.join(", "));
+        v.system.insert("servicing_stack_on_disk".into(), listed_with(&versions, ", "));
     }
     // The OS architecture: 64-bit systems also carry x86 (WOW64) stacks.
     let arches: Vec<&str> = inv.folders.iter().filter(|f| f.is_main()).map(|f| f.component.arch.as_str()).collect();
@@ -228,7 +245,7 @@ fn check_winsxs(root: &WindowsRoot, software: Option<&SoftwareInfo>, v: &mut Sys
             "every servicing stack folder has content; main folders hold cbscore.dll",
         );
     } else {
-        v.check("servicing-stack-not-empty", CheckStatus::Fail, bad.join("; "));
+        v.check("servicing-stack-not-empty", CheckStatus::Fail, listed(&bad));
     }
     // Registered versions exist on disk.
     let Some(sw) = software.filter(|s| !s.cbs_versions.is_empty()) else {
@@ -265,6 +282,48 @@ fn check_winsxs(root: &WindowsRoot, software: Option<&SoftwareInfo>, v: &mut Sys
             "every registered version's folder is present with cbscore.dll",
         );
     } else {
-        v.check("servicing-stack-registered", CheckStatus::Fail, problems.join("; "));
+        v.check("servicing-stack-registered", CheckStatus::Fail, listed(&problems));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_names_the_first_problems_and_counts_the_rest() {
+        let few: Vec<String> = (0..3).map(|i| format!("f{i} is empty")).collect();
+        assert_eq!(listed(&few), "f0 is empty; f1 is empty; f2 is empty");
+        let many: Vec<String> = (0..5_000).map(|i| format!("f{i} is empty")).collect();
+        let d = listed(&many);
+        assert!(d.starts_with("f0 is empty; ") && d.ends_with("; f19 is empty; and 4980 more"), "{d}");
+    }
+
+    /// Thousands of empty servicing stack folders: each is a failure line
+    /// the rules read, the check's detail stays short.
+    #[test]
+    fn many_empty_stack_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let winsxs = dir.path().join("Windows/WinSxS");
+        let n = 3_000;
+        for i in 0..n {
+            let name = format!("amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.{i}_none_{i:016x}");
+            std::fs::create_dir_all(winsxs.join(name)).unwrap();
+        }
+        let root = WindowsRoot { root: dir.path().to_path_buf(), windows: dir.path().join("Windows") };
+        let v = check_root(&root, false);
+        assert_eq!(v.failures.iter().filter(|l| l.ends_with(" is empty")).count(), n);
+        let c = v.checks.iter().find(|c| c.id == "servicing-stack-not-empty").unwrap();
+        assert_eq!(c.status, CheckStatus::Fail);
+        assert!(c.detail.ends_with(&format!("and {} more", n - MAX_LISTED)), "{}", c.detail);
+        let on_disk = &v.system["servicing_stack_on_disk"];
+        assert!(on_disk.starts_with("10.0.19041.2999, 10.0.19041.2998, "), "{on_disk}");
+        assert!(on_disk.ends_with(&format!(", and {} more", n - MAX_LISTED)), "{on_disk}");
+        let rules = crate::rules::RuleSet::embedded().unwrap();
+        let mut hits = Vec::new();
+        crate::rules::scan::scan(&rules, LogKind::Check, &v.failure_text(), 0, None, &mut hits);
+        let info = [crate::rules::correlate::SourceInfo { path: "checks".into(), kind: LogKind::Check, group: 0 }];
+        let found = crate::rules::correlate::correlate(&rules, &hits, &info);
+        assert!(found.findings.iter().any(|f| f.rule == "servicing-stack-folder-damaged"));
     }
 }

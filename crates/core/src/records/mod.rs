@@ -9,10 +9,10 @@ pub mod setupdiag;
 pub mod wulog;
 
 use jiff::civil::DateTime;
-use serde::Serialize;
+use std::sync::Arc;
 
 /// One log entry as the rules see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// 1-based line number of the entry's first line in its source.
     pub line: u64,
@@ -25,8 +25,9 @@ pub struct Record {
     /// The entry's text: for line-oriented logs, the whole line after the
     /// prefix (continuation lines are not included, so evidence quotes one line).
     pub message: String,
-    /// The enclosing section, for logs that have them (setupapi `[title]`).
-    pub section: Option<String>,
+    /// The enclosing section, for logs that have them (setupapi `[title]`):
+    /// shared by every record of the section, never copied per line.
+    pub section: Option<Arc<str>>,
 }
 
 impl Record {

@@ -27,6 +27,11 @@
 
 use super::{datetime, digits, two, Record};
 use jiff::civil::DateTime;
+use std::sync::Arc;
+
+/// Section titles longer than this (in characters) are cut, and say so:
+/// real titles are a path at most; every record of a section shares it.
+pub const MAX_TITLE_CHARS: usize = 2000;
 
 /// Parse setupapi.dev.log / setupapi.setup.log (and tolerate the legacy setupapi.log).
 ///
@@ -41,8 +46,8 @@ use jiff::civil::DateTime;
 pub fn parse(text: &str) -> Vec<Record> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
-    // The section being read: title (borrowed from `text`) and start time.
-    let mut section: Option<&str> = None;
+    // The section being read: title (shared by its records) and start time.
+    let mut section: Option<Arc<str>> = None;
     let mut section_time: Option<DateTime> = None;
     // `<<<  Section end` seen: the section closes before the next non-`<<<` line.
     let mut ending = false;
@@ -67,7 +72,7 @@ pub fn parse(text: &str) -> Vec<Record> {
                     Some(close) => &title[..close],
                     None => title,
                 };
-                section = Some(title);
+                section = Some(shared_title(title));
                 ending = false;
                 // Its start time is on the next line; the header gets it too.
                 section_time = lines
@@ -75,13 +80,13 @@ pub fn parse(text: &str) -> Vec<Record> {
                     .and_then(|next| trim(next).strip_prefix(">>>"))
                     .and_then(|next| section_start_time(trim(next)));
                 let time = section_time.or(outside_time);
-                out.push(marker_record(no, time, rest, section));
+                out.push(marker_record(no, time, rest, section.as_ref()));
             } else if section.is_some() {
                 if let Some(start) = section_start_time(rest) {
                     section_time = Some(start);
                 }
                 let time = section_time.or(outside_time);
-                out.push(marker_record(no, time, rest, section));
+                out.push(marker_record(no, time, rest, section.as_ref()));
             } else {
                 // A stray start line outside any section.
                 let time = section_start_time(rest).or(outside_time);
@@ -93,7 +98,7 @@ pub fn parse(text: &str) -> Vec<Record> {
         if let Some(rest) = t.strip_prefix("<<<") {
             let rest = trim(rest);
             let time = if section.is_some() { section_time.or(outside_time) } else { outside_time };
-            out.push(marker_record(no, time, rest, section));
+            out.push(marker_record(no, time, rest, section.as_ref()));
             if rest.starts_with("Section end") {
                 ending = true;
             } else if rest.starts_with("[Exit status") {
@@ -121,13 +126,13 @@ pub fn parse(text: &str) -> Vec<Record> {
 
         if let Some(head) = legacy_header_time(t) {
             outside_time = Some(head);
-            out.push(plain_record(no, outside_time, "Info", None, t, section));
+            out.push(plain_record(no, outside_time, "Info", None, t, section.as_ref()));
             continue;
         }
 
         let time = if section.is_some() { section_time.or(outside_time) } else { outside_time };
         let (level, component, message) = split_line(t);
-        out.push(plain_record(no, time, level, component, message, section));
+        out.push(plain_record(no, time, level, component, message, section.as_ref()));
     }
     out
 }
@@ -157,7 +162,15 @@ fn trim(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || c == '\0')
 }
 
-fn marker_record(line: u64, time: Option<DateTime>, message: &str, section: Option<&str>) -> Record {
+/// A section title as its records share it, cut at [`MAX_TITLE_CHARS`].
+fn shared_title(title: &str) -> Arc<str> {
+    match title.char_indices().nth(MAX_TITLE_CHARS) {
+        None => Arc::from(title),
+        Some((i, _)) => Arc::from(format!("{}… [title cut at {MAX_TITLE_CHARS} characters]", &title[..i])),
+    }
+}
+
+fn marker_record(line: u64, time: Option<DateTime>, message: &str, section: Option<&Arc<str>>) -> Record {
     plain_record(line, time, "Info", None, message, section)
 }
 
@@ -167,7 +180,7 @@ fn plain_record(
     level: &str,
     component: Option<&str>,
     message: &str,
-    section: Option<&str>,
+    section: Option<&Arc<str>>,
 ) -> Record {
     Record {
         line,
@@ -175,7 +188,7 @@ fn plain_record(
         level: Some(level.to_string()),
         component: component.map(str::to_string),
         message: message.to_string(),
-        section: section.map(str::to_string),
+        section: section.cloned(),
     }
 }
 
@@ -453,6 +466,22 @@ mod tests {
         assert_eq!(recs[7].message, "x");
         // A lone '\r' line that is not blank after stripping one '\r' is still blank.
         assert_eq!(count_records("\r\r\n \t\n\0\n"), 0);
+    }
+
+    /// A huge title is cut (and says so), and its section's records share
+    /// it: 6,000 lines under a 1 MiB title once cost 6 GB.
+    #[test]
+    fn a_huge_section_title_is_cut_and_shared() {
+        let mut text = format!(">>>  [{}]\n>>>  Section start 2024/04/09 23:20:50.348\n", "é".repeat(1 << 19));
+        text.push_str(&"!!!  sto:      Unable to load INF: 'C:\\x\\a.inf'(00000003)\n".repeat(6_000));
+        text.push_str("<<<  Section end 2024/04/09 23:21:10.915\n>>>  [Short]\n     inf: x\n");
+        let recs = parse(&text);
+        assert_eq!(recs.len(), 6_005);
+        let title = recs[2].section.clone().unwrap();
+        assert_eq!(title.chars().count(), MAX_TITLE_CHARS + " [title cut at 2000 characters]".chars().count() + 1);
+        assert!(title.starts_with("éé") && title.ends_with("é… [title cut at 2000 characters]"), "{}", &title[..20]);
+        assert!(recs[..6_003].iter().all(|r| r.section.as_ref().is_some_and(|s| Arc::ptr_eq(s, &title))));
+        assert_eq!(recs[6_004].section.as_deref(), Some("Short"));
     }
 
     #[test]

@@ -12,8 +12,77 @@ use std::path::Path;
 
 /// Rule files larger than this are refused (they are input too).
 const MAX_RULE_FILE: u64 = 1 << 20;
+/// All the rule files of one `--rules` folder together (parsing is linear,
+/// but a folder can hold any number of files).
+const MAX_RULES_DIR: u64 = 16 << 20;
 /// Compiled size limit for one rule regex.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Compiled size of all the regexes of one rule file. Compiling costs time
+/// in proportion to the size (about 25 ms a MiB for `\w{1500}`), and every
+/// command loads the rules: a folder of big regexes must not stall it.
+pub const FILE_REGEX_BUDGET: usize = 2 << 20;
+/// Compiled size of the regexes of all the rules loaded (built in and
+/// `--rules`); the built-in ones use under 100 KiB.
+pub const TOTAL_REGEX_BUDGET: usize = 8 << 20;
+
+/// What is left of the regex budgets while rules compile.
+struct Budget {
+    file: usize,
+    total: usize,
+}
+
+impl Budget {
+    fn charge(&mut self, bytes: usize) {
+        self.file = self.file.saturating_sub(bytes);
+        self.total = self.total.saturating_sub(bytes);
+    }
+
+    /// Compile a rule regex within what is left; the error says which limit
+    /// it broke. The size is measured on its Thompson NFA (the `regex`
+    /// crate does not report it), with the limit left, so a regex too big
+    /// costs no more than the budget it was refused.
+    fn compile(&mut self, pattern: &str) -> Result<Regex, String> {
+        let limit = REGEX_SIZE_LIMIT.min(self.file).min(self.total);
+        let why = |limit: usize, b: &Budget| {
+            let kib = |n: usize| n >> 10;
+            if limit == REGEX_SIZE_LIMIT {
+                format!("compiles to more than {} KiB (the size limit for one regex)", kib(REGEX_SIZE_LIMIT))
+            } else if limit == b.file {
+                format!(
+                    "does not fit: this file's regexes would compile to more than {} KiB (the size limit for one rule file)",
+                    kib(FILE_REGEX_BUDGET)
+                )
+            } else {
+                format!(
+                    "does not fit: the loaded rules' regexes would compile to more than {} KiB (the size limit for all rules)",
+                    kib(TOTAL_REGEX_BUDGET)
+                )
+            }
+        };
+        if limit == 0 {
+            return Err(why(limit, self));
+        }
+        use regex_automata::nfa::thompson;
+        let measured = thompson::Compiler::new()
+            .configure(thompson::Config::new().nfa_size_limit(Some(limit)).shrink(false))
+            .build(pattern);
+        match measured {
+            Ok(nfa) => self.charge(nfa.memory_usage()),
+            Err(e) if e.size_limit().is_some() => {
+                let msg = why(limit, self);
+                self.charge(limit);
+                return Err(msg);
+            }
+            // Other mistakes: the regex crate says them best (below).
+            Err(_) => {}
+        }
+        RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| format!("does not compile: {e}"))
+    }
+}
 
 /// A mistake in a rule file, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,10 +186,12 @@ impl RuleSet {
         let mut errors = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: HashMap<String, String> = HashMap::new();
+        let mut budget = Budget { file: FILE_REGEX_BUDGET, total: TOTAL_REGEX_BUDGET };
         for (origin, text) in docs {
+            budget.file = FILE_REGEX_BUDGET;
             match serde_saphyr::from_str::<RuleDoc>(text) {
                 Err(e) => errors.push(yaml_error(origin, &e.to_string())),
-                Ok(doc) => match compile_rule(origin, doc) {
+                Ok(doc) => match compile_rule(origin, doc, &mut budget) {
                     Err(mut es) => errors.append(&mut es),
                     Ok(rule) => {
                         if let Some(prev) = seen.insert(rule.id.clone(), origin.clone()) {
@@ -285,10 +356,21 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleError>> {
     }
     let mut docs = Vec::new();
     let mut errors = Vec::new();
+    let mut total = 0u64;
     for p in paths {
         match crate::sources::open::read_regular(&p, MAX_RULE_FILE) {
+            Ok(bytes) if total + bytes.len() as u64 > MAX_RULES_DIR => {
+                errors.push(err(
+                    &p,
+                    format!("not read: the rule files of this folder hold more than {} MiB", MAX_RULES_DIR >> 20),
+                ));
+                break;
+            }
             Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => docs.push((p.display().to_string(), t)),
+                Ok(t) => {
+                    total += t.len() as u64;
+                    docs.push((p.display().to_string(), t))
+                }
                 Err(_) => errors.push(err(&p, "rule file is not UTF-8".into())),
             },
             Err(crate::sources::open::OpenError::TooLarge { len, max }) => {
@@ -318,7 +400,7 @@ fn yaml_error(origin: &str, msg: &str) -> RuleError {
     RuleError { file: origin.to_string(), line, message }
 }
 
-fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
+fn compile_rule(origin: &str, doc: RuleDoc, budget: &mut Budget) -> Result<Rule, Vec<RuleError>> {
     let mut errors = Vec::new();
     let mut err = |s: &Spanned<String>, message: String| {
         // Line 0: a value read through an untagged enum has lost its place.
@@ -373,14 +455,10 @@ fn compile_rule(origin: &str, doc: RuleDoc) -> Result<Rule, Vec<RuleError>> {
                 err(at, format!("anchor `{}` is too short to be a useful literal (3 characters at least)", a.value));
             }
         }
-        let regex = s.regex.as_ref().and_then(|r| {
-            RegexBuilder::new(&r.value)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .dfa_size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map_err(|e| err(r, format!("regex of signal `{sid}` does not compile: {e}")))
-                .ok()
-        });
+        let regex = s
+            .regex
+            .as_ref()
+            .and_then(|r| budget.compile(&r.value).map_err(|e| err(r, format!("regex of signal `{sid}` {e}"))).ok());
         let window = s.window.as_ref().map(|_| duration(&s.window, window, &mut err));
         let signal = Signal {
             id: sid.clone(),
@@ -501,5 +579,103 @@ fn duration(w: &Option<Spanned<String>>, default: i64, err: &mut impl FnMut(&Spa
             err(s, format!("window `{}` must look like 0s, 30s, 5m or 1h (at most a week)", s.value));
             default
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rule with one signal per regex, each on its own line.
+    fn rule_with(id: &str, regexes: &[&str]) -> String {
+        let mut y = format!("id: {id}\ntitle: t\nseverity: info\nsummary: s\nsignals:\n");
+        for (i, r) in regexes.iter().enumerate() {
+            y += &format!("  - id: s{i}\n    kinds: [cbs]\n    anchor: anchor{i}\n    regex: '{r}'\n");
+        }
+        y + "remediation:\n  id: x\n  steps: [s]\n"
+    }
+
+    #[test]
+    fn the_built_in_rules_use_a_small_part_of_the_regex_budget() {
+        let mut budget = Budget { file: FILE_REGEX_BUDGET, total: TOTAL_REGEX_BUDGET };
+        for (name, text) in super::super::EMBEDDED {
+            budget.file = FILE_REGEX_BUDGET;
+            let doc = serde_saphyr::from_str::<RuleDoc>(text).unwrap();
+            compile_rule(name, doc, &mut budget).unwrap();
+            assert!(budget.file > FILE_REGEX_BUDGET / 2, "{name} uses half its budget");
+        }
+        let used = TOTAL_REGEX_BUDGET - budget.total;
+        assert!(used < TOTAL_REGEX_BUDGET / 4, "the built-in rules use {used} bytes");
+    }
+
+    /// 2,000 regexes that each compile to more than the limit: refused,
+    /// each named by file and line, without compiling them all.
+    #[test]
+    fn a_file_of_huge_regexes_is_refused_by_file_and_line() {
+        let regexes = vec![r"\w{1500}"; 2_000];
+        let docs = [("big.yaml".to_string(), rule_with("big", &regexes))];
+        let errors = RuleSet::from_sources(&docs).unwrap_err();
+        assert_eq!(errors.len(), 2_000);
+        assert_eq!(
+            errors[0].to_string(),
+            "big.yaml:9: regex of signal `s0` compiles to more than 1024 KiB (the size limit for one regex)"
+        );
+        // The first two use up the file's budget; the others are not compiled.
+        assert!(
+            errors[2].to_string().starts_with("big.yaml:17: regex of signal `s2` does not fit: this file's regexes"),
+            "{}",
+            errors[2]
+        );
+        assert!(
+            errors[1999].to_string().contains("this file's regexes would compile to more than 2048 KiB"),
+            "{}",
+            errors[1999]
+        );
+    }
+
+    /// Regexes that fit one by one and file by file, but not all together.
+    #[test]
+    fn many_files_of_big_regexes_meet_the_total_budget() {
+        let medium = r"\w{20}";
+        let docs: Vec<(String, String)> =
+            (0..40).map(|i| (format!("r{i}.yaml"), rule_with(&format!("r{i}"), &[medium; 3]))).collect();
+        let errors = RuleSet::from_sources(&docs).unwrap_err();
+        assert!(!errors.is_empty());
+        assert!(
+            errors.iter().all(|e| e.message.contains("the loaded rules' regexes would compile to more than 8192 KiB")),
+            "{errors:?}"
+        );
+        // The first files fit.
+        assert!(errors.iter().all(|e| e.file != "r0.yaml"));
+        // Each alone loads.
+        RuleSet::from_sources(&docs[39..]).unwrap();
+    }
+
+    #[test]
+    fn a_rules_folder_holds_at_most_16_mib() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = format!("# {}\n{}", "x".repeat(900 << 10), rule_with("a", &["x"]));
+        for i in 0..20 {
+            std::fs::write(dir.path().join(format!("r{i:02}.yaml")), big.replace("id: a", &format!("id: a{i}")))
+                .unwrap();
+        }
+        let errors = read_dir(dir.path()).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].file.ends_with("r18.yaml"), "{}", errors[0]);
+        assert!(errors[0].message.contains("more than 16 MiB"), "{}", errors[0]);
+        std::fs::remove_file(dir.path().join("r19.yaml")).unwrap();
+        std::fs::remove_file(dir.path().join("r18.yaml")).unwrap();
+        assert_eq!(read_dir(dir.path()).unwrap().len(), 18);
+    }
+
+    #[test]
+    fn a_bad_regex_keeps_the_regex_crates_message() {
+        let docs = [("bad.yaml".to_string(), rule_with("bad", &["(unclosed"]))];
+        let errors = RuleSet::from_sources(&docs).unwrap_err();
+        assert!(
+            errors[0].to_string().starts_with("bad.yaml:9: regex of signal `s0` does not compile: regex parse error"),
+            "{}",
+            errors[0]
+        );
     }
 }

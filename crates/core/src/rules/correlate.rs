@@ -15,14 +15,18 @@ use crate::kind::LogKind;
 use crate::report::{Evidence, Finding, RemediationOut};
 use jiff::civil::DateTime;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Lines without a time join a trigger in the same file this close.
 const LINE_PROXIMITY: u64 = 200;
 /// Evidence lines kept per finding.
 pub const MAX_EVIDENCE: usize = 200;
-/// Findings kept per rule (the most recent incidents).
+/// Findings kept per rule (the most recent incidents); also the incidents
+/// an `emit: system` rule reads per source of its triggers.
 pub const MAX_INCIDENTS: usize = 100;
+/// Incidents an `emit: system` rule reads per machine, whatever the number
+/// of its logs (a fact no log states would otherwise make it read them all).
+pub const MAX_SYSTEM_INCIDENTS: usize = 10_000;
 
 /// What correlation needs to know of each source.
 #[derive(Debug, Clone)]
@@ -47,65 +51,154 @@ fn secs(t: DateTime) -> i64 {
     days * 86_400 + i64::from(t.hour()) * 3600 + i64::from(t.minute()) * 60 + i64::from(t.second())
 }
 
-fn joins(rule: &Rule, trigger: &Hit, h: &Hit, sources: &[SourceInfo]) -> bool {
-    if h.source != trigger.source {
-        let (a, b) = (&sources[trigger.source], &sources[h.source]);
-        if rule.same_file || a.kind == b.kind || a.group != b.group {
-            return false;
-        }
-    }
-    let sig = &rule.signals[h.signal];
-    let near_line = h.source == trigger.source && h.line.abs_diff(trigger.line) <= LINE_PROXIMITY;
-    match (trigger.time, h.time) {
-        (Some(a), Some(b)) => (secs(a) - secs(b)).abs() <= sig.window.unwrap_or(rule.window),
-        (_, None) if sig.anytime => true,
-        _ => near_line,
-    }
+/// One signal's hits in one source, sorted for range queries.
+#[derive(Default)]
+struct Own<'h> {
+    /// Timed hits by (time, line).
+    timed: Vec<(i64, &'h Hit)>,
+    /// The same hits by line (an untimed trigger looks for them by line).
+    timed_lines: Vec<(u64, &'h Hit)>,
+    /// Untimed hits by line.
+    untimed: Vec<(u64, &'h Hit)>,
 }
 
-/// A rule's hits, indexed for window queries: timed hits by time,
-/// untimed ones by (source, line).
-struct Index<'h> {
+/// One signal's hits in the sources of one kind in one group: what may
+/// join a trigger from a log of another kind in that group.
+struct Cross<'h> {
+    kind: LogKind,
+    /// Timed hits by time.
     timed: Vec<(i64, &'h Hit)>,
-    untimed: Vec<&'h Hit>,
+    /// Untimed hits of an `anytime` signal (they join any incident).
+    anytime: Vec<((), &'h Hit)>,
+}
+
+/// A rule's hits indexed per signal, so that whether a trigger's window
+/// holds a signal is a few binary searches (O(signals × kinds × log n) per
+/// trigger) and collecting an incident costs only its members: a flood of
+/// triggers sharing one second never compares every hit with every other.
+///
+/// Who may join a trigger `t` (the rules of the module comment):
+/// - a hit of `t`'s own file: both timed, within the signal's window;
+///   otherwise within [`LINE_PROXIMITY`] lines;
+/// - a hit of another file (only without `same_file`, from a log of
+///   another kind in `t`'s group): timed, when `t` is timed and it falls
+///   in the signal's window; untimed, when its signal is `anytime`.
+struct Index<'h> {
+    /// Per signal: source → its hits.
+    own: Vec<HashMap<usize, Own<'h>>>,
+    /// Per signal: group → its hits per kind.
+    cross: Vec<HashMap<usize, Vec<Cross<'h>>>>,
+}
+
+/// The entries of a sorted list whose key lies in `lo..=hi`.
+fn range<K: Ord + Copy, T>(v: &[(K, T)], lo: K, hi: K) -> &[(K, T)] {
+    let a = v.partition_point(|(k, _)| *k < lo);
+    let b = a + v[a..].partition_point(|(k, _)| *k <= hi);
+    &v[a..b]
+}
+
+/// Add the hits of `found` to `out` (when collecting); whether there were any.
+fn take<'h, K>(found: &[(K, &'h Hit)], out: &mut Option<&mut Vec<&'h Hit>>) -> bool {
+    if let Some(out) = out {
+        out.extend(found.iter().map(|(_, h)| *h));
+    }
+    !found.is_empty()
 }
 
 impl<'h> Index<'h> {
-    fn new(hits: &[&'h Hit]) -> Self {
-        let mut timed: Vec<(i64, &Hit)> = hits.iter().filter_map(|h| h.time.map(|t| (secs(t), *h))).collect();
-        timed.sort_by_key(|(t, h)| (*t, h.source, h.line));
-        let mut untimed: Vec<&Hit> = hits.iter().copied().filter(|h| h.time.is_none()).collect();
-        untimed.sort_by_key(|h| (h.source, h.line));
-        Index { timed, untimed }
-    }
-
-    /// Hits that may join an incident started by `t`: timed ones within the
-    /// widest window, untimed ones near it in its file or marked anytime.
-    fn around(&self, rule: &Rule, t: &Hit, widest: i64) -> Vec<&'h Hit> {
-        let mut out = Vec::new();
-        match t.time {
-            Some(tt) => {
-                let s = secs(tt);
-                let lo = self.timed.partition_point(|(x, _)| *x < s - widest);
-                let hi = self.timed.partition_point(|(x, _)| *x <= s + widest);
-                out.extend(self.timed[lo..hi].iter().map(|(_, h)| *h));
-            }
-            None => {
-                // An untimed trigger: timed lines of its own file near it.
-                out.extend(
-                    self.timed
-                        .iter()
-                        .map(|(_, h)| *h)
-                        .filter(|h| h.source == t.source && h.line.abs_diff(t.line) <= LINE_PROXIMITY),
-                );
+    fn new(rule: &Rule, hits: &[&'h Hit], sources: &[SourceInfo]) -> Self {
+        let n = rule.signals.len();
+        let mut own: Vec<HashMap<usize, Own<'h>>> = (0..n).map(|_| HashMap::new()).collect();
+        let mut cross: Vec<HashMap<usize, Vec<Cross<'h>>>> = (0..n).map(|_| HashMap::new()).collect();
+        for &h in hits {
+            let o = own[h.signal].entry(h.source).or_default();
+            let info = &sources[h.source];
+            let kinds = cross[h.signal].entry(info.group).or_default();
+            let c = match kinds.iter().position(|c| c.kind == info.kind) {
+                Some(i) => &mut kinds[i],
+                None => {
+                    kinds.push(Cross { kind: info.kind, timed: Vec::new(), anytime: Vec::new() });
+                    kinds.last_mut().expect("just pushed")
+                }
+            };
+            match h.time {
+                Some(t) => {
+                    o.timed.push((secs(t), h));
+                    o.timed_lines.push((h.line, h));
+                    c.timed.push((secs(t), h));
+                }
+                None => {
+                    o.untimed.push((h.line, h));
+                    if rule.signals[h.signal].anytime {
+                        c.anytime.push(((), h));
+                    }
+                }
             }
         }
-        let lo =
-            self.untimed.partition_point(|h| (h.source, h.line) < (t.source, t.line.saturating_sub(LINE_PROXIMITY)));
-        let hi = self.untimed.partition_point(|h| (h.source, h.line) <= (t.source, t.line + LINE_PROXIMITY));
-        out.extend_from_slice(&self.untimed[lo..hi]);
-        out.extend(self.untimed.iter().copied().filter(|h| h.source != t.source && rule.signals[h.signal].anytime));
-        out
+        for o in own.iter_mut().flat_map(HashMap::values_mut) {
+            o.timed.sort_by_key(|(t, h)| (*t, h.line));
+            o.timed_lines.sort_by_key(|(l, _)| *l);
+            o.untimed.sort_by_key(|(l, _)| *l);
+        }
+        for c in cross.iter_mut().flat_map(HashMap::values_mut).flatten() {
+            c.timed.sort_by_key(|(t, h)| (*t, h.source, h.line));
+        }
+        Index { own, cross }
+    }
+
+    /// Whether hits of signal `s` may join an incident started by `t`;
+    /// with `out`, they are all added to it.
+    fn members(
+        &self,
+        rule: &Rule,
+        t: &Hit,
+        s: usize,
+        sources: &[SourceInfo],
+        mut out: Option<&mut Vec<&'h Hit>>,
+    ) -> bool {
+        let w = rule.signals[s].window.unwrap_or(rule.window);
+        let at = t.time.map(secs);
+        let (lo, hi) = (t.line.saturating_sub(LINE_PROXIMITY), t.line.saturating_add(LINE_PROXIMITY));
+        let mut any = false;
+        if let Some(o) = self.own[s].get(&t.source) {
+            any |= match at {
+                Some(x) => take(range(&o.timed, x - w, x + w), &mut out),
+                None => take(range(&o.timed_lines, lo, hi), &mut out),
+            };
+            any |= take(range(&o.untimed, lo, hi), &mut out);
+        }
+        if rule.same_file || (any && out.is_none()) {
+            return any;
+        }
+        let me = &sources[t.source];
+        for c in self.cross[s].get(&me.group).into_iter().flatten().filter(|c| c.kind != me.kind) {
+            if let Some(x) = at {
+                any |= take(range(&c.timed, x - w, x + w), &mut out);
+            }
+            any |= take(&c.anytime, &mut out);
+            if any && out.is_none() {
+                break;
+            }
+        }
+        any
+    }
+
+    /// Whether an incident started by `t` would hold `min` distinct signals.
+    fn reaches(&self, rule: &Rule, t: &Hit, min: usize, sources: &[SourceInfo]) -> bool {
+        let n = rule.signals.len();
+        let mut found = 0;
+        for s in 0..n {
+            if found + (n - s) < min {
+                return false;
+            }
+            if self.members(rule, t, s, sources, None) {
+                found += 1;
+                if found >= min {
+                    return true;
+                }
+            }
+        }
+        found >= min
     }
 }
 
@@ -140,6 +233,7 @@ pub fn merge_machines(facts: &BTreeMap<usize, BTreeMap<String, String>>, machine
 
 /// Correlate every rule's hits. `sources[hit.source]` describes each source.
 pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Correlated {
+    let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
     let mut system: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
     let mut by_rule: BTreeMap<usize, Vec<&Hit>> = BTreeMap::new();
     for h in hits {
@@ -148,31 +242,48 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Corre
     let mut findings = Vec::new();
     for (ri, rule_hits) in by_rule {
         let rule = &rules.rules[ri];
-        let widest = rule.signals.iter().filter_map(|s| s.window).chain([rule.window]).max().unwrap_or(0);
-        let index = Index::new(&rule_hits);
+        let index = Index::new(rule, &rule_hits, sources);
         let mut triggers: Vec<&Hit> = rule_hits.iter().copied().filter(|h| rule.triggers.contains(&h.signal)).collect();
         // Most recent first; untimed ones last, in file order.
         triggers.sort_by_key(|h| (Reverse(h.time.map(secs)), h.source, Reverse(h.line)));
         let mut used: HashSet<(usize, u64, usize)> = HashSet::new();
         let mut incidents = 0usize;
+        // `emit: system` incidents per source of their trigger, and per machine.
+        let mut source_incidents: HashMap<usize, usize> = HashMap::new();
+        let mut machine_incidents: HashMap<usize, usize> = HashMap::new();
         for t in triggers {
             if used.contains(&(t.source, t.line, t.signal)) {
                 continue;
             }
-            let mut members: Vec<&Hit> =
-                index.around(rule, t, widest).into_iter().filter(|h| joins(rule, t, h, sources)).collect();
-            members.sort_by_key(|h| (h.source, h.line, h.signal));
-            members.dedup_by_key(|h| (h.source, h.line, h.signal));
-            let distinct: HashSet<usize> = members.iter().map(|h| h.signal).collect();
-            if distinct.len() < rule.min_signals {
+            let group = sources[t.source].group;
+            if rule.emit == Emit::System {
+                // Nothing left to learn for this machine: every fact of the
+                // rule is already stated (the most recent incident wins).
+                let known = system.get(&group).is_some_and(|m| rule.facts.iter().all(|(k, _)| m.contains_key(k)));
+                if known
+                    || source_incidents.get(&t.source).is_some_and(|n| *n >= MAX_INCIDENTS)
+                    || machine_incidents.get(&group).is_some_and(|n| *n >= MAX_SYSTEM_INCIDENTS)
+                {
+                    continue;
+                }
+            }
+            if !index.reaches(rule, t, rule.min_signals, sources) {
                 continue;
             }
+            let mut members: Vec<&Hit> = Vec::new();
+            for s in 0..rule.signals.len() {
+                index.members(rule, t, s, sources, Some(&mut members));
+            }
+            members.sort_by_key(|h| (h.source, h.line, h.signal));
+            members.dedup_by_key(|h| (h.source, h.line, h.signal));
             for m in &members {
                 used.insert((m.source, m.line, m.signal));
             }
             if rule.emit == Emit::System {
-                let machine: &mut BTreeMap<String, String> = system.entry(sources[t.source].group).or_default();
-                for (k, v) in finding(rule, t, &members, sources).facts {
+                *source_incidents.entry(t.source).or_default() += 1;
+                *machine_incidents.entry(group).or_default() += 1;
+                let machine: &mut BTreeMap<String, String> = system.entry(group).or_default();
+                for (k, v) in finding(rule, t, &members, &paths).facts {
                     machine.entry(k).or_insert(v);
                 }
                 continue;
@@ -188,15 +299,14 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Corre
                 }
                 break;
             }
-            findings.push(finding(rule, t, &members, sources));
+            findings.push(finding(rule, t, &members, &paths));
         }
     }
     findings.sort_by_key(|f| (f.severity, Reverse(f.time.map(secs)), f.rule.clone()));
     Correlated { findings, system }
 }
 
-fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], sources: &[SourceInfo]) -> Finding {
-    let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
+fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Finding {
     let distance = |h: &Hit| match (trigger.time, h.time) {
         (Some(a), Some(b)) => ((secs(a) - secs(b)).unsigned_abs(), h.line.abs_diff(trigger.line)),
         _ => (u64::MAX, h.line.abs_diff(trigger.line)),
@@ -285,8 +395,240 @@ fn fill(step: &str, facts: &BTreeMap<String, String>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{fill, merge_machines, secs};
-    use std::collections::BTreeMap;
+    use super::*;
+    use crate::rules::RuleSet;
+
+    /// The straightforward correlation: every trigger compared with every
+    /// hit (what the index must reproduce).
+    fn reference(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Correlated {
+        let paths: Vec<&str> = sources.iter().map(|s| s.path.as_str()).collect();
+        let joins = |rule: &Rule, t: &Hit, h: &Hit| {
+            let near = h.source == t.source && h.line.abs_diff(t.line) <= LINE_PROXIMITY;
+            if h.source != t.source {
+                let (a, b) = (&sources[t.source], &sources[h.source]);
+                if rule.same_file || a.kind == b.kind || a.group != b.group {
+                    return false;
+                }
+            }
+            let sig = &rule.signals[h.signal];
+            match (t.time, h.time) {
+                (Some(a), Some(b)) => (secs(a) - secs(b)).abs() <= sig.window.unwrap_or(rule.window),
+                (_, None) if sig.anytime => h.source != t.source || near,
+                _ => near,
+            }
+        };
+        let mut out = Correlated::default();
+        for (ri, rule) in rules.rules.iter().enumerate() {
+            let rule_hits: Vec<&Hit> = hits.iter().filter(|h| h.rule == ri).collect();
+            let mut triggers: Vec<&Hit> =
+                rule_hits.iter().copied().filter(|h| rule.triggers.contains(&h.signal)).collect();
+            triggers.sort_by_key(|h| (Reverse(h.time.map(secs)), h.source, Reverse(h.line)));
+            let mut used = HashSet::new();
+            let mut incidents = 0;
+            for t in triggers {
+                if used.contains(&(t.source, t.line, t.signal)) {
+                    continue;
+                }
+                let mut members: Vec<&Hit> = rule_hits.iter().copied().filter(|h| joins(rule, t, h)).collect();
+                members.sort_by_key(|h| (h.source, h.line, h.signal));
+                members.dedup_by_key(|h| (h.source, h.line, h.signal));
+                if members.iter().map(|h| h.signal).collect::<HashSet<_>>().len() < rule.min_signals {
+                    continue;
+                }
+                used.extend(members.iter().map(|m| (m.source, m.line, m.signal)));
+                let f = finding(rule, t, &members, &paths);
+                if rule.emit == Emit::System {
+                    let machine = out.system.entry(sources[t.source].group).or_default();
+                    for (k, v) in f.facts {
+                        machine.entry(k).or_insert(v);
+                    }
+                    continue;
+                }
+                incidents += 1;
+                if incidents > MAX_INCIDENTS {
+                    out.findings.last_mut().unwrap().facts.insert("more_incidents".into(), String::new());
+                    break;
+                }
+                out.findings.push(f);
+            }
+        }
+        out.findings.sort_by_key(|f| (f.severity, Reverse(f.time.map(secs)), f.rule.clone()));
+        out
+    }
+
+    /// A deterministic xorshift generator.
+    struct Gen(u64);
+    impl Gen {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    const KINDS: [&str; 3] = ["cbs", "dism", "setupact"];
+
+    fn random_rule(g: &mut Gen, id: usize) -> String {
+        let n = 1 + g.next(4) as usize;
+        let windows = ["0s", "1s", "2s", "5s"];
+        let mut y = format!(
+            "id: r{id}\ntitle: t\nseverity: {}\nsummary: s\nwindow: {}\nmin_signals: {}\nsame_file: {}\nemit: {}\n",
+            ["error", "warning", "info"][g.next(3) as usize],
+            windows[g.next(4) as usize],
+            1 + g.next(n as u64),
+            g.next(4) == 0,
+            if g.next(3) == 0 { "system" } else { "finding" },
+        );
+        let triggers: Vec<String> = (0..n).filter(|_| g.next(2) == 0).map(|i| format!("s{i}")).collect();
+        if !triggers.is_empty() {
+            y += &format!("triggers: [{}]\n", triggers.join(", "));
+        }
+        y += "signals:\n";
+        for i in 0..n {
+            y += &format!(
+                "  - id: s{i}\n    kinds: [{}]\n    anchor: anchor{i}\n    regex: '(?P<v>\\w*)'\n    anytime: {}\n",
+                KINDS[g.next(3) as usize],
+                g.next(3) == 0
+            );
+            if g.next(3) == 0 {
+                y += &format!("    window: {}\n", windows[g.next(4) as usize]);
+            }
+        }
+        y += "facts:\n";
+        for f in 0..2 {
+            let from: Vec<String> = (0..1 + g.next(2)).map(|_| format!("s{}.v", g.next(n as u64))).collect();
+            y += &format!("  f{f}: [{}]\n", from.join(", "));
+        }
+        y + "remediation:\n  id: x\n  steps: [\"{f0} {f1}\"]\n"
+    }
+
+    #[test]
+    fn indexed_correlation_equals_the_straightforward_one() {
+        let mut g = Gen(0x2545_f491_4f6c_dd1d);
+        let mut fired = 0;
+        for round in 0..400 {
+            let docs: Vec<(String, String)> =
+                (0..1 + g.next(3) as usize).map(|i| (format!("r{i}.yaml"), random_rule(&mut g, i))).collect();
+            let rules = RuleSet::from_sources(&docs).unwrap_or_else(|e| panic!("{e:?}\n{docs:?}"));
+            let sources: Vec<SourceInfo> = (0..1 + g.next(5) as usize)
+                .map(|i| SourceInfo {
+                    path: format!("s{}", g.next(3)) + &i.to_string(),
+                    kind: LogKind::from_name(KINDS[g.next(3) as usize]).unwrap(),
+                    group: g.next(2) as usize,
+                })
+                .collect();
+            let base: DateTime = "2024-03-12T06:41:00".parse().unwrap();
+            // As in a log: one time per line, one hit per (line, signal).
+            let mut times: HashMap<(usize, u64), Option<DateTime>> = HashMap::new();
+            let mut seen = HashSet::new();
+            let mut hits = Vec::new();
+            for _ in 0..g.next(80) {
+                let rule = g.next(rules.rules.len() as u64) as usize;
+                let signal = g.next(rules.rules[rule].signals.len() as u64) as usize;
+                let source = g.next(sources.len() as u64) as usize;
+                let line = 1 + g.next(if round % 2 == 0 { 40 } else { 900 });
+                let secs = g.next(12) as i64;
+                let timed = g.next(4) != 0;
+                let time = *times
+                    .entry((source, line))
+                    .or_insert_with(|| timed.then(|| base + jiff::Span::new().seconds(secs)));
+                if seen.insert((rule, signal, source, line)) {
+                    hits.push(Hit {
+                        rule,
+                        signal,
+                        source,
+                        line,
+                        time,
+                        text: format!("line {}", g.next(1000)),
+                        captures: vec![("v".into(), ["", "a", "b", "c"][g.next(4) as usize].into())],
+                    });
+                }
+            }
+            let (got, want) = (correlate(&rules, &hits, &sources), reference(&rules, &hits, &sources));
+            let show = |c: &Correlated| format!("{}\n{:?}", serde_json::to_string(&c.findings).unwrap(), c.system);
+            assert_eq!(show(&got), show(&want), "round {round}\n{docs:?}\n{sources:?}\n{hits:#?}");
+            fired += got.findings.len() + got.system.len();
+        }
+        assert!(fired > 400, "the generator makes incidents ({fired})");
+    }
+
+    /// An `emit: system` rule whose fact only the oldest log states reads
+    /// at most [`MAX_INCIDENTS`] incidents per log and
+    /// [`MAX_SYSTEM_INCIDENTS`] per machine.
+    #[test]
+    fn system_incidents_are_bounded_per_log_and_per_machine() {
+        let rule = "id: facts\ntitle: t\nseverity: info\nsummary: s\nemit: system\nsignals:\n  - id: a\n    kinds: [cbs]\n    anchor: anchor\n    regex: '(?P<v>\\w*)'\nfacts:\n  v: [a.v]\nremediation:\n  id: x\n  steps: [s]\n";
+        let rules = RuleSet::from_sources(&[("facts.yaml".into(), rule.into())]).unwrap();
+        let base: DateTime = "2024-03-12T06:41:00".parse().unwrap();
+        // `logs` logs of `per_log` incidents each (one a second, newest
+        // first), then the oldest log, which states the fact.
+        let run = |logs: usize, per_log: usize| {
+            let sources: Vec<SourceInfo> =
+                (0..=logs).map(|i| SourceInfo { path: format!("{i}/CBS.log"), kind: LogKind::Cbs, group: 0 }).collect();
+            let mut hits = Vec::new();
+            let mut ago = 0i64;
+            for source in 0..=logs {
+                let n = if source == logs { 1 } else { per_log };
+                for line in 1..=n as u64 {
+                    ago += 1;
+                    let v = if source == logs { "stated" } else { "" };
+                    hits.push(Hit {
+                        rule: 0,
+                        signal: 0,
+                        source,
+                        line,
+                        time: Some(base - jiff::Span::new().seconds(ago)),
+                        text: String::new(),
+                        captures: vec![("v".into(), v.into())],
+                    });
+                }
+            }
+            correlate(&rules, &hits, &sources).system.get(&0).and_then(|m| m.get("v").cloned())
+        };
+        assert_eq!(run(3, 50).as_deref(), Some("stated"));
+        // Past 100 a log: its older incidents are not read, the next log's are.
+        assert_eq!(run(3, 500).as_deref(), Some("stated"));
+        assert_eq!(run(99, 100).as_deref(), Some("stated"));
+        // 101 logs of 100 incidents: the machine's bound is met first.
+        assert_eq!(run(101, 100), None);
+    }
+
+    /// Thousands of triggers in one second in many files that never reach
+    /// `min_signals`: each is decided by a few binary searches.
+    #[test]
+    fn triggers_that_never_reach_min_signals_are_cheap() {
+        let rules = RuleSet::embedded().unwrap();
+        let ri = rules.rules.iter().position(|r| r.id == "wu-0x80070003-driver-files-missing").unwrap();
+        let queue = rules.rules[ri].signals.iter().position(|s| s.id == "queue_failed").unwrap();
+        let t: DateTime = "2017-12-06T15:30:46".parse().unwrap();
+        let files = 40;
+        let sources: Vec<SourceInfo> =
+            (0..files).map(|i| SourceInfo { path: format!("{i}/CBS.log"), kind: LogKind::Cbs, group: 0 }).collect();
+        let mut hits = Vec::new();
+        for source in 0..files {
+            for line in 1..=5_000 {
+                hits.push(Hit {
+                    rule: ri,
+                    signal: queue,
+                    source,
+                    line,
+                    time: Some(t),
+                    text: String::new(),
+                    captures: Vec::new(),
+                });
+            }
+        }
+        // 200,000 triggers; comparing each with every hit would take hours.
+        let c = correlate(&rules, &hits, &sources);
+        assert!(c.findings.is_empty());
+        // One more file holds the rollback: that one incident is found.
+        let ktm = rules.rules[ri].signals.iter().position(|s| s.id == "ktm_rollback").unwrap();
+        hits.push(Hit { signal: ktm, line: 5_001, ..hits[0].clone() });
+        let c = correlate(&rules, &hits, &sources);
+        assert_eq!(c.findings.len(), 1);
+        assert_eq!(c.findings[0].evidence.len(), MAX_EVIDENCE);
+    }
 
     #[test]
     fn fills_facts_and_leaves_script_braces() {

@@ -14,8 +14,6 @@ pub const MAX_EVIDENCE_CHARS: usize = 2000;
 /// Hits kept per (rule, signal) in one source: a flood of matching lines
 /// keeps the most recent ones (the failure that matters is the last).
 pub const MAX_HITS_PER_SIGNAL: usize = 5_000;
-/// How far back a continuation line looks for the entry that owns it.
-const MAX_BACKTRACK_BYTES: usize = 4 << 20;
 
 /// A line that satisfied one signal of one rule.
 #[derive(Debug, Clone)]
@@ -35,7 +33,7 @@ pub struct Entry {
     pub time: Option<DateTime>,
     pub level: Option<String>,
     pub component: Option<String>,
-    pub section: Option<String>,
+    pub section: Option<std::sync::Arc<str>>,
 }
 
 impl Entry {
@@ -225,6 +223,8 @@ pub fn scan_text(rules: &RuleSet, kind: LogKind, text: &str, source: usize, reco
     let mut line_no: u64 = 1;
     let mut counted_to = 0;
     let mut cands = Vec::new();
+    // The owner of the last candidate line: (its start, its entry).
+    let mut known: Option<(usize, Option<Entry>)> = None;
     let mut cursor = rules.candidates(hay);
     while pos < hay.len() {
         let Some(at) = cursor.next_from(pos) else { break };
@@ -239,7 +239,7 @@ pub fn scan_text(rules: &RuleSet, kind: LogKind, text: &str, source: usize, reco
         }
         let entry = match records {
             Some(recs) => Some(record_entry(recs, line_no)),
-            None => panther_entry(text, ls, line),
+            None => panther_entry(text, ls, line, &mut known),
         };
         match entry {
             Some(e) => eval_line(rules, line, line_no, &e, &cands, source, &mut out.hits),
@@ -346,60 +346,59 @@ fn record_entry(recs: &[Record], line: u64) -> Entry {
 
 /// The entry owning a line: the line itself, or the nearest entry start
 /// above it; `None` when none is in the text (it lies in an earlier chunk).
-fn panther_entry(text: &str, line_start: usize, line: &str) -> Option<Entry> {
-    if let Some(p) = panther::parse_line(line) {
-        return Some(Entry::from_panther(p));
-    }
+/// `known` carries the owner of the previous candidate line, so the walk
+/// back stops there: every line of the text is looked at once, however
+/// many hits follow one entry (walking back to the top of the text for
+/// each hit was quadratic in a flood of continuation lines).
+fn panther_entry(
+    text: &str,
+    line_start: usize,
+    line: &str,
+    known: &mut Option<(usize, Option<Entry>)>,
+) -> Option<Entry> {
+    let floor = known.as_ref().map_or(0, |(at, _)| *at);
+    let entry = match panther::parse_line(line) {
+        Some(p) => Some(Entry::from_panther(p)),
+        None => entry_above(text, line_start, floor).or_else(|| known.as_ref().and_then(|(_, e)| e.clone())),
+    };
+    *known = Some((line_start, entry.clone()));
+    entry
+}
+
+/// The nearest line that starts an entry among the lines from `floor` (a
+/// line start) up to the line starting at `line_start`.
+fn entry_above(text: &str, line_start: usize, floor: usize) -> Option<Entry> {
     let hay = text.as_bytes();
-    let floor = line_start.saturating_sub(MAX_BACKTRACK_BYTES);
     let mut end = line_start;
     while end > floor {
         let prev_end = end - 1; // the '\n' ending the previous line
-                                // `floor` may split a character: only slice at a newline or at 0.
-        let start = match memchr::memrchr(b'\n', &hay[floor..prev_end]) {
-            Some(i) => floor + i + 1,
-            None if floor == 0 => 0,
-            None => return Some(Entry::default()),
-        };
+        let start = memchr::memrchr(b'\n', &hay[floor..prev_end]).map_or(floor, |i| floor + i + 1);
         let prev = &text[start..prev_end];
         if let Some(p) = panther::parse_line(prev.strip_suffix('\r').unwrap_or(prev)) {
             return Some(Entry::from_panther(p));
         }
         end = start;
     }
-    // Reached the top of the text: the entry is in what came before.
-    if floor == 0 {
-        None
-    } else {
-        Some(Entry::default())
-    }
+    None
 }
 
 /// The last entry that starts in `text` (what a following chunk's
-/// continuation lines belong to).
+/// continuation lines belong to). Walks back over the whole text at most
+/// once (once per chunk).
 pub fn last_entry(text: &str) -> Option<Entry> {
-    let hay = text.as_bytes();
-    let mut end = hay.len();
-    let mut scanned = 0usize;
-    while end > 0 && scanned < MAX_BACKTRACK_BYTES {
-        let start = memchr::memrchr(b'\n', &hay[..end.saturating_sub(1)]).map_or(0, |i| i + 1);
-        let line = &text[start..end];
-        let line = line.strip_suffix('\n').unwrap_or(line);
-        if let Some(p) = panther::parse_line(line.strip_suffix('\r').unwrap_or(line)) {
-            return Some(Entry::from_panther(p));
-        }
-        scanned += end - start;
-        if start == 0 {
-            break;
-        }
-        end = start;
+    let last = text.strip_suffix('\n').unwrap_or(text);
+    let start = memchr::memrchr(b'\n', last.as_bytes()).map_or(0, |i| i + 1);
+    let line = &last[start..];
+    match panther::parse_line(line.strip_suffix('\r').unwrap_or(line)) {
+        Some(p) => Some(Entry::from_panther(p)),
+        None => entry_above(text, start, 0),
     }
-    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::RuleSet;
 
     fn hit(rule: usize, signal: usize, line: u64, text: &str) -> Hit {
         Hit { rule, signal, source: 0, line, time: None, text: text.into(), captures: Vec::new() }
@@ -466,5 +465,42 @@ mod tests {
         assert_eq!(e.time.unwrap().second(), 5);
         assert!(last_entry("  only\n  continuations\n").is_none());
         assert!(last_entry("").is_none());
+        assert_eq!(last_entry("2020-01-01 00:00:07, Warning CBS c\n\n").unwrap().time.unwrap().second(), 7);
+    }
+
+    /// Thousands of continuation lines with hits after one entry, further
+    /// from it than a chunk: each takes the entry's time (the walk back
+    /// stops at the previous hit, so this is linear).
+    #[test]
+    fn continuation_hits_take_their_entry_however_many_and_however_far() {
+        let rules = RuleSet::embedded().unwrap();
+        let cont = "    Startup: Failed while processing non-critical driver operations queue. [HRESULT = 0x80070003 - ERROR_PATH_NOT_FOUND]\n";
+        let mut t = String::from(cont);
+        t.push_str("2017-12-06 15:30:46, Error   CBS   Begin\n");
+        while t.len() < 5 << 20 {
+            t.push_str("    filler\n");
+        }
+        let first = t.matches('\n').count() as u64 + 1;
+        for _ in 0..3_000 {
+            t.push_str(cont);
+        }
+        t.push_str("2017-12-06 15:30:50, Info    CBS   next\n");
+        t.push_str(cont);
+        let s = scan_text(&rules, LogKind::Cbs, &t, 0, None);
+        // The first line's entry lies before the text.
+        assert_eq!(s.pending.iter().map(|p| p.line).collect::<Vec<_>>(), [1]);
+        let times: Vec<(u64, u32)> =
+            s.hits.iter().map(|h| (h.line, h.time.map_or(99, |t| t.second() as u32))).collect();
+        assert_eq!(times.len(), 3_001);
+        assert!(
+            times[..3_000].iter().enumerate().all(|(i, &(l, sec))| l == first + i as u64 && sec == 46),
+            "{:?}",
+            &times[..3]
+        );
+        assert_eq!(times[3_000], (first + 3_001, 50));
+        // A text of lines without any entry: every hit waits for the entry before it.
+        let flat = "FAIL servicing-stack-not-empty: x is empty\n".repeat(2_000);
+        let s = scan_text(&rules, LogKind::Check, &flat, 0, None);
+        assert_eq!((s.hits.len(), s.pending.len()), (0, 2_000));
     }
 }
