@@ -139,69 +139,62 @@ fn utf16(b: &[u8], le: bool, warnings: &mut Vec<String>) -> String {
 
 /// UTF-8, reading each invalid byte as Windows-1252 (logs edited or written
 /// by ANSI tools mix the two). Borrowed when the input is clean.
-fn utf8_lossy_1252<'a>(mut b: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a, str> {
-    // Built as bytes and checked once at the end: every piece pushed is
-    // valid UTF-8 (a validated prefix, or a Windows-1252 character).
-    let mut out: Vec<u8> = Vec::new();
+fn utf8_lossy_1252<'a>(b: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a, str> {
+    let mut out: Option<String> = None;
     let mut bad = 0usize;
-    let mut first_bad = None;
-    let total = b.len();
-    loop {
-        match std::str::from_utf8(b) {
-            Ok(s) => {
-                if bad == 0 {
-                    return Cow::Borrowed(s);
-                }
-                out.extend_from_slice(s.as_bytes());
-                break;
+    let mut first_bad = 0usize;
+    let mut pos = 0usize;
+    while pos < b.len() {
+        // One valid stretch and the invalid sequence after it, validated once.
+        let Some(p) = b[pos..].utf8_chunks().next() else { break };
+        if p.invalid().is_empty() {
+            match out.as_mut() {
+                None => return Cow::Borrowed(p.valid()),
+                Some(o) => o.push_str(p.valid()),
             }
-            Err(e) => {
-                let good = e.valid_up_to();
-                out.extend_from_slice(&b[..good]);
-                // The whole stretch of bytes that start no valid UTF-8
-                // sequence (all >= 0x80), read as Windows-1252 through a
-                // table: a decoder call and allocation per byte made a file
-                // of bad bytes read at a few MB/s.
-                let mut end = good + e.error_len().unwrap_or(b.len() - good);
-                while end < b.len() && b[end] >= 0x80 && !starts_utf8(&b[end..]) {
-                    end += 1;
-                }
-                let table = cp1252_high();
-                out.reserve(3 * (end - good));
-                for &c in &b[good..end] {
-                    let (enc, len) = &table[usize::from(c & 0x7f)];
-                    out.extend_from_slice(&enc[..usize::from(*len)]);
-                }
-                first_bad.get_or_insert(total - b.len() + good);
-                bad += end - good;
-                b = &b[end..];
-            }
+            break;
+        }
+        let o = out.get_or_insert_with(|| {
+            first_bad = pos + p.valid().len();
+            String::with_capacity(b.len() + b.len() / 2)
+        });
+        o.push_str(p.valid());
+        // The whole run of bytes that start no valid UTF-8 sequence (all
+        // >= 0x80) goes to the Windows-1252 decoder at once: a call per byte
+        // made a file of bad bytes read at tens of MB/s.
+        let start = pos + p.valid().len();
+        let mut end = start + p.invalid().len();
+        while end < b.len() && b[end] >= 0x80 && !starts_utf8(&b[end..]) {
+            end += 1;
+        }
+        push_cp1252(&b[start..end], o);
+        bad += end - start;
+        pos = end;
+    }
+    match out {
+        None => Cow::Borrowed(""),
+        Some(o) => {
+            warnings
+                .push(format!("{bad} byte(s) not valid UTF-8 read as Windows-1252 (first at byte offset {first_bad})"));
+            Cow::Owned(o)
         }
     }
-    warnings.push(format!(
-        "{bad} byte(s) not valid UTF-8 read as Windows-1252 (first at byte offset {})",
-        first_bad.unwrap_or(0)
-    ));
-    Cow::Owned(String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
-/// Windows-1252's characters for bytes 0x80..=0xFF as UTF-8 (bytes,
-/// length), from encoding_rs once.
-fn cp1252_high() -> &'static [([u8; 3], u8); 128] {
-    static TABLE: std::sync::OnceLock<[([u8; 3], u8); 128]> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut t = [([0u8; 3], 0u8); 128];
-        for (i, slot) in t.iter_mut().enumerate() {
-            let byte = [0x80 + i as u8];
-            let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
-            let c = s.chars().next().unwrap_or('\u{fffd}');
-            let mut enc = [0u8; 4];
-            let len = c.encode_utf8(&mut enc).len().min(3);
-            slot.0[..len].copy_from_slice(&enc[..len]);
-            slot.1 = len as u8;
+/// Appends `run` decoded as Windows-1252.
+fn push_cp1252(run: &[u8], out: &mut String) {
+    let mut decoder = encoding_rs::WINDOWS_1252.new_decoder_without_bom_handling();
+    let mut rest = run;
+    loop {
+        // At most three UTF-8 bytes per input byte; the decoder writes only
+        // into reserved capacity.
+        out.reserve(decoder.max_utf8_buffer_length_without_replacement(rest.len()).unwrap_or(3 * rest.len()));
+        let (result, read) = decoder.decode_to_string_without_replacement(rest, out, true);
+        rest = &rest[read..];
+        if matches!(result, encoding_rs::DecoderResult::InputEmpty) || rest.is_empty() {
+            break;
         }
-        t
-    })
+    }
 }
 
 /// Whether `b` starts with a complete, valid UTF-8 multi-byte sequence.
@@ -217,19 +210,21 @@ fn starts_utf8(b: &[u8]) -> bool {
 
 pub fn fix_lone_cr(text: Cow<'_, str>) -> Cow<'_, str> {
     let b = text.as_bytes();
-    let lone = memchr::memchr_iter(b'\r', b).any(|i| b.get(i + 1) != Some(&b'\n'));
-    if !lone {
+    let lone = |i: usize| b.get(i + 1) != Some(&b'\n');
+    if !memchr::memchr_iter(b'\r', b).any(lone) {
         return text;
     }
+    // Copied in stretches between lone CRs (both ASCII, so every cut is a
+    // character boundary): a char-by-char copy made a log with random CRs
+    // read at tens of MB/s.
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\r' && chars.peek() != Some(&'\n') {
-            out.push('\n');
-        } else {
-            out.push(c);
-        }
+    let mut from = 0;
+    for i in memchr::memchr_iter(b'\r', b).filter(|&i| lone(i)) {
+        out.push_str(&text[from..i]);
+        out.push('\n');
+        from = i + 1;
     }
+    out.push_str(&text[from..]);
     Cow::Owned(out)
 }
 

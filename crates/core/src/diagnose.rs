@@ -380,6 +380,11 @@ fn read_file(
     vec![s]
 }
 
+/// Members up to this size are read into memory and analysed on the pool
+/// while the walker inflates the next ones: an archive of many small logs
+/// (the usual bundle) would otherwise be read on one thread.
+const PARALLEL_MEMBER_BYTES: u64 = 4 << 20;
+
 /// Every member of an archive (nested archives included) as a source,
 /// streamed from the decoder; members that cannot be read are errors on
 /// themselves only. Each member's hits go to `keep` as soon as it is read.
@@ -398,39 +403,100 @@ fn read_archive<R: Read + Seek>(
     me.warnings.push(format!("{} archive: its members are listed below as {shown}!<member>", kind.name()));
     out.push(me);
     let limits = archive::Limits::default();
-    let mut on = |ev: archive::Event<'_>| match ev {
-        archive::Event::Archive { path, kind } => {
-            if path != shown {
-                let mut s = source(path.to_string(), LogKind::Archive, 0);
-                s.warnings.push(format!("nested {} archive", kind.name()));
-                out.push(s);
-            }
+    // Sources analysed on the pool, by their place in `out`.
+    let done: std::sync::Mutex<Vec<(usize, Source)>> = std::sync::Mutex::new(Vec::new());
+    let in_flight = AtomicU64::new(0);
+    // At most two members in memory per thread, so memory follows threads.
+    let max_in_flight = 2 * rayon::current_num_threads() as u64;
+    let analyze_member = |at: usize, path: &str, size: Option<u64>, reader: &mut dyn Read| {
+        let name = path.rsplit(['/', '\\', '!']).next().unwrap_or(path).to_string();
+        let ctx = stream::Context { progress: None, streams: Some(streams) };
+        let (mut s, h) = analyze(path.to_string(), &name, reader, None, 0, rules, ctx);
+        if let (Some(n), true) = (size, s.error.is_none()) {
+            s.bytes = s.bytes.max(n);
         }
-        archive::Event::Error { path, message } => {
-            // An error on an entry already listed (the archive, or a member
-            // cut short by a limit) lands on that entry.
-            match out.iter_mut().rev().find(|s| s.path == path) {
-                Some(s) => s.error = Some(message),
-                None => {
-                    let mut s = source(path.to_string(), LogKind::Unknown, 0);
-                    s.error = Some(message);
+        keep(at, h);
+        s
+    };
+    rayon::in_place_scope(|scope| {
+        let mut on = |ev: archive::Event<'_>| match ev {
+            archive::Event::Archive { path, kind } => {
+                if path != shown {
+                    let mut s = source(path.to_string(), LogKind::Archive, 0);
+                    s.warnings.push(format!("nested {} archive", kind.name()));
                     out.push(s);
                 }
             }
-        }
-        archive::Event::File { path, size, reader } => {
-            let name = path.rsplit(['/', '\\', '!']).next().unwrap_or(path).to_string();
-            let ctx = stream::Context { progress: None, streams: Some(streams) };
-            let (mut s, h) = analyze(path.to_string(), &name, reader, None, 0, rules, ctx);
-            if let (Some(n), true) = (size, s.error.is_none()) {
-                s.bytes = s.bytes.max(n);
+            archive::Event::Error { path, message } => {
+                // An error on an entry already listed (the archive, or a member
+                // cut short by a limit) lands on that entry.
+                match out.iter_mut().rev().find(|s| s.path == path) {
+                    Some(s) => s.error = Some(message),
+                    None => {
+                        let mut s = source(path.to_string(), LogKind::Unknown, 0);
+                        s.error = Some(message);
+                        out.push(s);
+                    }
+                }
             }
-            keep(out.len(), h);
-            out.push(s);
+            archive::Event::File { path, size, reader } => {
+                let at = out.len();
+                // Holds the place (and any error the walker reports next).
+                out.push(source(path.to_string(), LogKind::Unknown, 0));
+                let s = if rayon::current_num_threads() > 1 && in_flight.load(Ordering::Relaxed) < max_in_flight {
+                    let mut buf = Vec::new();
+                    match reader.take(PARALLEL_MEMBER_BYTES + 1).read_to_end(&mut buf) {
+                        Ok(_) if buf.len() as u64 <= PARALLEL_MEMBER_BYTES => {
+                            in_flight.fetch_add(1, Ordering::Relaxed);
+                            let (path, done, in_flight, analyze_member) =
+                                (path.to_string(), &done, &in_flight, &analyze_member);
+                            scope.spawn(move |_| {
+                                let s = analyze_member(at, &path, size, &mut std::io::Cursor::new(buf));
+                                done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((at, s));
+                                in_flight.fetch_sub(1, Ordering::Relaxed);
+                            });
+                            return;
+                        }
+                        // Larger: the bytes read, then the rest as it comes.
+                        Ok(_) => analyze_member(at, path, size, &mut std::io::Cursor::new(buf).chain(reader)),
+                        Err(e) => analyze_member(
+                            at,
+                            path,
+                            size,
+                            &mut Replay { bytes: std::io::Cursor::new(buf), error: Some(e) },
+                        ),
+                    }
+                } else {
+                    analyze_member(at, path, size, reader)
+                };
+                done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((at, s));
+            }
+        };
+        archive::walk(shown, reader, &limits, &mut on);
+    });
+    for (at, mut s) in done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        // The walker's word on a member (a limit, a bad checksum) wins.
+        if let Some(e) = out[at].error.take() {
+            s.error = Some(e);
         }
-    };
-    archive::walk(shown, reader, &limits, &mut on);
+        out[at] = s;
+    }
     out
+}
+
+/// Bytes read before a read failed, then that failure.
+struct Replay {
+    bytes: std::io::Cursor<Vec<u8>>,
+    error: Option<std::io::Error>,
+}
+
+impl Read for Replay {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.bytes.read(buf)? {
+            0 if !buf.is_empty() => Err(self.error.take().unwrap_or_else(|| std::io::Error::other("read failed"))),
+            n => Ok(n),
+        }
+    }
 }
 
 /// Classify, decode, parse and scan one source. A panic in any parser
@@ -508,17 +574,7 @@ fn analyze_inner<R: Read>(
             }
         }
         LogKind::Setupapi | LogKind::Windowsupdate => {
-            let progress = ctx.progress;
-            match whole::read_chunked(
-                &mut reader,
-                &head[bom..],
-                encoding,
-                kind,
-                rules,
-                idx,
-                rules.reads(kind),
-                progress,
-            ) {
+            match whole::read_chunked(&mut reader, &head[bom..], encoding, kind, rules, idx, rules.reads(kind), ctx) {
                 Ok(out) => {
                     s.bytes += out.bytes;
                     s.records = out.records;

@@ -47,13 +47,13 @@ pub struct Streams {
 }
 
 impl Streams {
-    fn enter(&self) -> Entered<'_> {
+    pub(crate) fn enter(&self) -> Entered<'_> {
         self.active.fetch_add(1, Ordering::Relaxed);
         Entered(self)
     }
 
     /// Threads this stream may use: its own and the idle ones.
-    fn threads_free(&self) -> usize {
+    pub(crate) fn threads_free(&self) -> usize {
         let active = self.active.load(Ordering::Relaxed).max(1);
         rayon::current_num_threads().saturating_sub(active) + 1
     }
@@ -61,7 +61,7 @@ impl Streams {
 
 /// Leaves the count when the stream ends (panics included), or for as long
 /// as it waits.
-struct Entered<'a>(&'a Streams);
+pub(crate) struct Entered<'a>(&'a Streams);
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
@@ -94,6 +94,9 @@ pub(crate) struct Chunker<R> {
     pub(crate) long_lines: u64,
     /// The last chunk ended inside a line.
     in_long_line: bool,
+    /// `pending[..clean]` holds no line break (so a long line is not
+    /// searched again on every read).
+    clean: usize,
 }
 
 impl<R: Read> Chunker<R> {
@@ -114,6 +117,7 @@ impl<R: Read> Chunker<R> {
             utf16_errors: false,
             long_lines: 0,
             in_long_line: false,
+            clean: 0,
         };
         c.push_raw(first, false);
         c
@@ -138,10 +142,11 @@ impl<R: Read> Chunker<R> {
     pub(crate) fn next(&mut self) -> io::Result<Option<Vec<u8>>> {
         loop {
             if self.pending.len() >= CHUNK || (self.eof && !self.pending.is_empty()) {
-                let cut = match memchr::memrchr(b'\n', &self.pending) {
+                let clean = self.clean.min(self.pending.len());
+                let cut = match memchr::memrchr(b'\n', &self.pending[clean..]) {
                     Some(i) => {
                         self.in_long_line = false;
-                        i + 1
+                        clean + i + 1
                     }
                     None if self.eof => self.pending.len(),
                     None if self.pending.len() >= MAX_LINE => {
@@ -158,8 +163,10 @@ impl<R: Read> Chunker<R> {
                     let mut rest = Vec::with_capacity(CHUNK + CHUNK / 2);
                     rest.extend_from_slice(&self.pending[cut..]);
                     self.pending.truncate(cut);
+                    self.clean = rest.len();
                     return Ok(Some(std::mem::replace(&mut self.pending, rest)));
                 }
+                self.clean = self.pending.len();
             }
             if self.eof {
                 return Ok(None);
@@ -183,6 +190,26 @@ impl<R: Read> Chunker<R> {
                 self.eof = true;
             }
         }
+    }
+}
+
+impl<R: Read> Chunker<R> {
+    /// Up to `n` chunks; once they hold `n` MiB, no more than `n / 2`
+    /// (one per thread): pieces of an over-long line are 8 MiB each, and
+    /// memory must follow bytes, not chunks.
+    pub(crate) fn batch(&mut self, n: usize) -> io::Result<Vec<Vec<u8>>> {
+        let mut batch = Vec::with_capacity(n);
+        let mut bytes = 0;
+        while batch.len() < n && (bytes < n * CHUNK || batch.len() < n.div_ceil(2)) {
+            match self.next()? {
+                Some(c) => {
+                    bytes += c.len();
+                    batch.push(c);
+                }
+                None => break,
+            }
+        }
+        Ok(batch)
     }
 }
 
@@ -293,16 +320,7 @@ pub fn stream_panther<R: Read>(
     let mut entered = ctx.streams.map(Streams::enter);
     // Without a run to share with, a stream has the whole pool.
     let threads_free = || ctx.streams.map_or(rayon::current_num_threads().max(1), Streams::threads_free);
-    let read_batch = |chunker: &mut Chunker<R>, n: usize| -> io::Result<Vec<Vec<u8>>> {
-        let mut batch = Vec::with_capacity(n);
-        while batch.len() < n {
-            match chunker.next()? {
-                Some(c) => batch.push(c),
-                None => break,
-            }
-        }
-        Ok(batch)
-    };
+    let read_batch = |chunker: &mut Chunker<R>, n: usize| chunker.batch(n);
     // Inline: one chunk at a time; reading ahead: two per free thread.
     let batch_len = |free: usize| if free > 1 { 2 * free } else { 1 };
     let mut batch = read_batch(&mut chunker, batch_len(threads_free()))?;

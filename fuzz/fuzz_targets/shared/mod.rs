@@ -9,7 +9,7 @@ fn in_dependency(file: &str) -> bool {
 
 /// Lets panics raised inside cargo-registry dependencies pass silently.
 ///
-/// Some third-party parsers (zip, cab, lzxd, notatin) panic on malformed
+/// Some third-party parsers (zip, cab, lzxd) panic on malformed
 /// input, so servicing-doctor runs them under `catch_unwind` on purpose.
 /// libFuzzer's panic hook would abort on those caught panics. A panic that
 /// escapes the target still fails (libfuzzer-sys aborts when a panic leaves

@@ -11,10 +11,11 @@
 
 use crate::decode::{self, Encoding};
 use crate::kind::LogKind;
-use crate::records::{setupapi, wulog, Record};
+use crate::records::{setupapi, wulog};
 use crate::rules::scan::{cap_hits, scan, Hit, MAX_HITS_PER_SIGNAL};
 use crate::rules::RuleSet;
-use crate::stream::{Chunker, Progress, MAX_LINE};
+use crate::stream::{Chunker, Context, Streams, MAX_LINE};
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::io::{self, Read};
 
@@ -30,8 +31,23 @@ pub(super) struct WholeOut {
     pub cp1252: bool,
 }
 
+/// What one chunk gave, its lines numbered from the chunk's first line.
+struct ChunkOut {
+    records: u64,
+    hits: Vec<Hit>,
+    dropped: Vec<((usize, usize), usize)>,
+    newlines: u64,
+    cp1252: usize,
+}
+
 /// Read, parse and scan a setupapi log or WindowsUpdate.log. `head` holds
 /// the bytes already read (BOM removed).
+///
+/// Chunks go in batches, as in [`crate::stream`]: while the stream has the
+/// pool's threads to itself, a batch is decoded, parsed and scanned on the
+/// pool while this thread reads the next one. Only the carry (a few lines
+/// of parser state) is followed chunk by chunk, between the decode and
+/// the parse.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn read_chunked<R: Read>(
     reader: R,
@@ -41,7 +57,7 @@ pub(super) fn read_chunked<R: Read>(
     rules: &RuleSet,
     idx: usize,
     scan_it: bool,
-    progress: Option<Progress<'_>>,
+    ctx: Context<'_>,
 ) -> io::Result<WholeOut> {
     let mut chunker = Chunker::new(reader, encoding, head);
     let mut out = WholeOut::default();
@@ -49,34 +65,48 @@ pub(super) fn read_chunked<R: Read>(
     let mut line_base = 0u64;
     let mut cp1252 = 0usize;
     let mut dropped: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
-    while let Some(bytes) = chunker.next()? {
-        let (text, bad) = decode::utf8_chunk(&bytes);
-        cp1252 += bad;
-        let pre = carry.lines();
-        let joined: Cow<'_, str> =
-            if pre == 0 { Cow::Borrowed(&text) } else { Cow::Owned(format!("{}{text}", carry.text())) };
-        let records = match kind {
-            LogKind::Setupapi => setupapi::parse(&joined),
-            _ => wulog::parse(&joined),
-        };
-        out.records += records.iter().filter(|r| r.line > pre).count() as u64;
-        if scan_it {
-            let mut hits = Vec::new();
-            scan(rules, kind, &joined, idx, Some(&records), &mut hits);
-            for mut h in hits.into_iter().filter(|h| h.line > pre) {
-                h.line = h.line - pre + line_base;
-                out.hits.push(h);
-            }
-            for (k, n) in cap_hits(&mut out.hits) {
+    let mut entered = ctx.streams.map(Streams::enter);
+    let threads_free = || ctx.streams.map_or(rayon::current_num_threads().max(1), Streams::threads_free);
+    let batch_len = |free: usize| if free > 1 { 2 * free } else { 1 };
+    let mut batch = chunker.batch(batch_len(threads_free()))?;
+    while !batch.is_empty() {
+        let mut results: Vec<ChunkOut> = Vec::new();
+        let mut next = Ok(Vec::new());
+        let free = threads_free();
+        if free <= 1 {
+            results = do_batch(&batch, &mut carry, kind, rules, idx, scan_it, false);
+            next = chunker.batch(batch_len(free));
+        } else {
+            rayon::in_place_scope(|s| {
+                let (batch, results, carry) = (&batch, &mut results, &mut carry);
+                s.spawn(move |_| *results = do_batch(batch, carry, kind, rules, idx, scan_it, true));
+                next = chunker.batch(batch_len(free));
+                // Waiting for the batch from here on: not running.
+                entered = None;
+            });
+            entered = ctx.streams.map(Streams::enter);
+        }
+        for r in results {
+            out.records += r.records;
+            out.hits.extend(r.hits.into_iter().map(|mut h| {
+                h.line += line_base;
+                h
+            }));
+            line_base += r.newlines;
+            cp1252 += r.cp1252;
+            for (k, n) in r.dropped {
                 *dropped.entry(k).or_default() += n;
             }
         }
-        carry.update(kind, &joined, &records, pre);
-        line_base += memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64;
-        if let Some(p) = progress {
+        for (k, n) in cap_hits(&mut out.hits) {
+            *dropped.entry(k).or_default() += n;
+        }
+        if let Some(p) = ctx.progress {
             p(chunker.bytes_in);
         }
+        batch = next?;
     }
+    drop(entered);
     out.bytes = chunker.bytes_in;
     for ((r, sig), n) in dropped {
         let rule = &rules.rules[r];
@@ -102,6 +132,79 @@ pub(super) fn read_chunked<R: Read>(
     Ok(out)
 }
 
+/// Decode a batch, follow the carry through it in order, then parse and
+/// scan each chunk after its carry lines (on the pool when `parallel`).
+#[allow(clippy::too_many_arguments)]
+fn do_batch(
+    batch: &[Vec<u8>],
+    carry: &mut Carry,
+    kind: LogKind,
+    rules: &RuleSet,
+    idx: usize,
+    scan_it: bool,
+    parallel: bool,
+) -> Vec<ChunkOut> {
+    let texts: Vec<(Cow<'_, str>, usize)> = if parallel {
+        batch.par_iter().map(|b| decode::utf8_chunk(b)).collect()
+    } else {
+        batch.iter().map(|b| decode::utf8_chunk(b)).collect()
+    };
+    let mut before = Vec::with_capacity(texts.len());
+    for (text, _) in &texts {
+        before.push(carry.text());
+        carry.update(kind, text);
+    }
+    let work = |((text, bad), pre): (&(Cow<'_, str>, usize), String)| {
+        let lines = pre.matches('\n').count() as u64;
+        let joined: Cow<'_, str> = if pre.is_empty() { Cow::Borrowed(text) } else { Cow::Owned(pre + text) };
+        parse_and_scan(&joined, lines, kind, rules, idx, scan_it, *bad)
+    };
+    if parallel {
+        texts.par_iter().zip(before).map(work).collect()
+    } else {
+        texts.iter().zip(before).map(work).collect()
+    }
+}
+
+/// Parse and scan `text`, whose first `pre` lines are carried from earlier
+/// chunks (their records and hits are not counted again).
+#[allow(clippy::too_many_arguments)]
+fn parse_and_scan(
+    text: &str,
+    pre: u64,
+    kind: LogKind,
+    rules: &RuleSet,
+    idx: usize,
+    scan_it: bool,
+    cp1252: usize,
+) -> ChunkOut {
+    let records = match kind {
+        LogKind::Setupapi => setupapi::parse(text),
+        _ => wulog::parse(text),
+    };
+    let mut out = ChunkOut {
+        records: records.iter().filter(|r| r.line > pre).count() as u64,
+        hits: Vec::new(),
+        dropped: Vec::new(),
+        newlines: memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64 - pre,
+        cp1252,
+    };
+    if scan_it {
+        let mut hits = Vec::new();
+        scan(rules, kind, text, idx, Some(&records), &mut hits);
+        out.hits = hits
+            .into_iter()
+            .filter(|h| h.line > pre)
+            .map(|mut h| {
+                h.line -= pre;
+                h
+            })
+            .collect();
+        out.dropped = cap_hits(&mut out.hits);
+    }
+    out
+}
+
 /// Lines of earlier chunks that the next chunk's parse must see first.
 #[derive(Debug, Default)]
 struct Carry {
@@ -120,10 +223,6 @@ impl Carry {
         [&self.boot, &self.header, &self.start, &self.ending].into_iter().flatten()
     }
 
-    fn lines(&self) -> u64 {
-        self.parts().count() as u64
-    }
-
     fn text(&self) -> String {
         let mut s = String::new();
         for p in self.parts() {
@@ -133,21 +232,17 @@ impl Carry {
         s
     }
 
-    /// Follow the state through `text` (whose first `pre` lines are this
-    /// carry's own), as the parser did.
-    fn update(&mut self, kind: LogKind, text: &str, records: &[Record], pre: u64) {
-        let lines = text.split('\n').skip(pre as usize);
+    /// Follow the parser's state through one chunk's own `text`.
+    fn update(&mut self, kind: LogKind, text: &str) {
         if kind != LogKind::Setupapi {
             // The entry that owns a continuation line at the next chunk's top.
-            if let Some(last) = records.iter().rev().find(|r| r.line > pre) {
-                let at = (last.line - pre - 1) as usize;
-                if let Some(line) = text.split('\n').skip(pre as usize).nth(at) {
-                    self.header = Some(line.strip_suffix('\r').unwrap_or(line).to_string());
-                }
+            let last = text.rsplit('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).find(|l| wulog::starts_entry(l));
+            if let Some(line) = last {
+                self.header = Some(line.to_string());
             }
             return;
         }
-        for raw in lines {
+        for raw in text.split('\n') {
             let line = raw.strip_suffix('\r').unwrap_or(raw);
             let t = trim(line);
             if t.is_empty() {
@@ -216,14 +311,26 @@ mod tests {
         (records.len() as u64, hits.iter().map(|h| (h.line, h.rule, h.signal, h.time.map(|t| t.to_string()))).collect())
     }
 
+    /// Read in chunks on one thread (chunk by chunk) and on three (batches
+    /// on the pool); both must give the same.
     fn chunked(kind: LogKind, text: &str) -> Seen {
         let rules = RuleSet::embedded().unwrap();
-        let out = read_chunked(text.as_bytes(), &[], Encoding::Utf8, kind, &rules, 0, true, None).unwrap();
-        assert_eq!(out.bytes, text.len() as u64);
-        let mut hits: Vec<_> =
-            out.hits.iter().map(|h| (h.line, h.rule, h.signal, h.time.map(|t| t.to_string()))).collect();
-        hits.sort();
-        (out.records, hits)
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let out = pool
+                .install(|| {
+                    read_chunked(text.as_bytes(), &[], Encoding::Utf8, kind, &rules, 0, true, Context::default())
+                })
+                .unwrap();
+            assert_eq!(out.bytes, text.len() as u64);
+            let mut hits: Vec<_> =
+                out.hits.iter().map(|h| (h.line, h.rule, h.signal, h.time.map(|t| t.to_string()))).collect();
+            hits.sort();
+            (out.records, hits)
+        };
+        let one = run(1);
+        assert_eq!(run(3), one, "one thread and three differ");
+        one
     }
 
     fn sorted(mut v: Seen) -> Seen {
@@ -282,7 +389,8 @@ mod tests {
         // 0x80 is not UTF-8: every byte becomes a three-byte character.
         let rules = RuleSet::embedded().unwrap();
         let raw = vec![0x80u8; 3 * MAX_LINE + 10];
-        let out = read_chunked(&raw[..], &[], Encoding::Utf8, LogKind::Setupapi, &rules, 0, true, None).unwrap();
+        let out = read_chunked(&raw[..], &[], Encoding::Utf8, LogKind::Setupapi, &rules, 0, true, Context::default())
+            .unwrap();
         assert_eq!(out.bytes, raw.len() as u64);
         assert!(out.cp1252);
         assert!(out.warnings.iter().any(|w| w.contains("read in pieces")), "{:?}", out.warnings);

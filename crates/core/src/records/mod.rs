@@ -22,12 +22,27 @@ pub struct Record {
     pub level: Option<String>,
     /// CBS, CSI, DISM, MOUPG, SP, ... ; `None` when the column is blank.
     pub component: Option<String>,
-    /// The entry's text: for line-oriented logs, the whole line after the
-    /// prefix (continuation lines are not included, so evidence quotes one line).
+    /// The entry's text: for line-oriented logs, the line after the prefix
+    /// (continuation lines are not included, so evidence quotes one line),
+    /// cut at [`MAX_MESSAGE_BYTES`] in setupapi and WindowsUpdate.log records.
     pub message: String,
     /// The enclosing section, for logs that have them (setupapi `[title]`):
     /// shared by every record of the section, never copied per line.
     pub section: Option<Arc<str>>,
+}
+
+/// A record's message is cut here (on a character boundary): evidence is
+/// quoted from the line itself, and a record per 24 MiB line of a hostile
+/// log doubled the memory of a chunk.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// `message` as a record keeps it: at most [`MAX_MESSAGE_BYTES`].
+pub(crate) fn message_text(message: &str) -> String {
+    let mut end = message.len().min(MAX_MESSAGE_BYTES);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message[..end].to_string()
 }
 
 impl Record {

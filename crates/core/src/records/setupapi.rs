@@ -187,7 +187,7 @@ fn plain_record(
         time,
         level: Some(level.to_string()),
         component: component.map(str::to_string),
-        message: message.to_string(),
+        message: super::message_text(message),
         section: section.cloned(),
     }
 }
@@ -507,7 +507,10 @@ mod tests {
             assert_eq!(recs.len() as u64, count_records(&text));
             let _ = looks_like(&text);
         }
-        let huge = format!("!!!  sto: {}\n", "x".repeat(1 << 20));
-        assert_eq!(parse(&huge)[0].message.len(), 1 << 20);
+        // A record keeps at most 4 KiB of its line, cut on a character boundary.
+        let huge = format!("!!!  sto: {}\n", "\u{20ac}".repeat(1 << 20));
+        let m = &parse(&huge)[0].message;
+        assert!(m.len() <= crate::records::MAX_MESSAGE_BYTES && m.len() > crate::records::MAX_MESSAGE_BYTES - 3);
+        assert!(m.chars().all(|c| c == '\u{20ac}'));
     }
 }

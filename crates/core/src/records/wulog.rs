@@ -31,7 +31,7 @@ pub fn parse(text: &str) -> Vec<Record> {
                 time: Some(e.time),
                 level: Some(level_of(e.message).to_string()),
                 component: e.component.map(str::to_string),
-                message: e.message.to_string(),
+                message: super::message_text(e.message),
                 section: None,
             });
         }
@@ -50,6 +50,11 @@ pub fn looks_like(text: &str) -> bool {
     };
     parse_line(first.trim_end_matches(|c: char| c.is_whitespace() || c == '\0'))
         .is_some_and(|e| e.component.is_some() && e.pid.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// True when `line` (no line break) starts an entry, as [`parse`] sees it.
+pub fn starts_entry(line: &str) -> bool {
+    parse_line(line.strip_prefix('\u{feff}').unwrap_or(line)).is_some()
 }
 
 /// One entry line, borrowing from the text.

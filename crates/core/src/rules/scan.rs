@@ -120,11 +120,14 @@ struct BudgetInner {
     dropped: std::collections::BTreeMap<(SourceKey, (usize, usize)), usize>,
 }
 
+/// One source's hits of one (rule, signal), each with its place in the source.
+type SourceHits = std::collections::VecDeque<(usize, Hit)>;
+
 /// One (rule, signal)'s hits: per source, with each hit's place in its
 /// source's own order.
 #[derive(Default)]
 struct SignalPool {
-    by_source: std::collections::BTreeMap<SourceKey, std::collections::VecDeque<(usize, Hit)>>,
+    by_source: std::collections::BTreeMap<SourceKey, SourceHits>,
     count: usize,
     bytes: usize,
 }
@@ -139,28 +142,41 @@ impl HitBudget {
         if hits.is_empty() {
             return;
         }
-        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let BudgetInner { per_signal, dropped } = &mut *inner;
-        let mut touched = Vec::new();
+        // Grouped per (rule, signal) first, outside the lock: one map
+        // lookup per group, not per hit.
+        let mut groups: Vec<((usize, usize), SourceHits, usize)> = Vec::new();
         for (seq, h) in hits.into_iter().enumerate() {
             let rs = (h.rule, h.signal);
-            let pool = per_signal.entry(rs).or_default();
-            pool.count += 1;
-            pool.bytes += hit_bytes(&h);
-            pool.by_source.entry(key).or_default().push_back((seq, h));
-            if !touched.contains(&rs) {
-                touched.push(rs);
-            }
+            let at = match groups.iter().rposition(|g| g.0 == rs) {
+                Some(i) => i,
+                None => {
+                    groups.push((rs, Default::default(), 0));
+                    groups.len() - 1
+                }
+            };
+            groups[at].2 += hit_bytes(&h);
+            groups[at].1.push_back((seq, h));
         }
-        for rs in touched {
-            let pool = per_signal.get_mut(&rs).expect("just filled");
+        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let BudgetInner { per_signal, dropped } = &mut *inner;
+        for (rs, group, bytes) in groups {
+            let pool = per_signal.entry(rs).or_default();
+            pool.count += group.len();
+            pool.bytes += bytes;
+            pool.by_source.entry(key).or_default().extend(group);
+            let over = |p: &SignalPool| p.count > MAX_HITS_PER_SIGNAL_RUN || p.bytes > MAX_HIT_BYTES_PER_SIGNAL_RUN;
             // Drop from the earliest source, earliest hits first.
-            while pool.count > MAX_HITS_PER_SIGNAL_RUN || pool.bytes > MAX_HIT_BYTES_PER_SIGNAL_RUN {
+            while over(pool) {
                 let Some(mut first) = pool.by_source.first_entry() else { break };
-                if let Some((_, h)) = first.get_mut().pop_front() {
+                let mut n = 0;
+                while pool.count > MAX_HITS_PER_SIGNAL_RUN || pool.bytes > MAX_HIT_BYTES_PER_SIGNAL_RUN {
+                    let Some((_, h)) = first.get_mut().pop_front() else { break };
                     pool.count -= 1;
                     pool.bytes -= hit_bytes(&h);
-                    *dropped.entry((*first.key(), rs)).or_default() += 1;
+                    n += 1;
+                }
+                if n > 0 {
+                    *dropped.entry((*first.key(), rs)).or_default() += n;
                 }
                 if first.get().is_empty() {
                     first.remove();
@@ -237,12 +253,16 @@ pub fn scan_text(rules: &RuleSet, kind: LogKind, text: &str, source: usize, reco
         if !candidates_for(rules, kind, line, &mut cands) {
             continue;
         }
+        let from_records;
         let entry = match records {
-            Some(recs) => Some(record_entry(recs, line_no)),
+            Some(recs) => {
+                from_records = record_entry(recs, line_no);
+                Some(&from_records)
+            }
             None => panther_entry(text, ls, line, &mut known),
         };
         match entry {
-            Some(e) => eval_line(rules, line, line_no, &e, &cands, source, &mut out.hits),
+            Some(e) => eval_line(rules, line, line_no, e, &cands, source, &mut out.hits),
             None => out.pending.push(Pending { line: line_no, text: line.to_string() }),
         }
         // A flood of matching lines: keep memory bounded as we go.
@@ -350,19 +370,24 @@ fn record_entry(recs: &[Record], line: u64) -> Entry {
 /// back stops there: every line of the text is looked at once, however
 /// many hits follow one entry (walking back to the top of the text for
 /// each hit was quadratic in a flood of continuation lines).
-fn panther_entry(
+fn panther_entry<'k>(
     text: &str,
     line_start: usize,
     line: &str,
-    known: &mut Option<(usize, Option<Entry>)>,
-) -> Option<Entry> {
+    known: &'k mut Option<(usize, Option<Entry>)>,
+) -> Option<&'k Entry> {
     let floor = known.as_ref().map_or(0, |(at, _)| *at);
-    let entry = match panther::parse_line(line) {
+    let found = match panther::parse_line(line) {
         Some(p) => Some(Entry::from_panther(p)),
-        None => entry_above(text, line_start, floor).or_else(|| known.as_ref().and_then(|(_, e)| e.clone())),
+        None => entry_above(text, line_start, floor),
     };
-    *known = Some((line_start, entry.clone()));
-    entry
+    // Kept in `known` and lent out: no copy per candidate line.
+    let k = known.get_or_insert_with(|| (line_start, None));
+    k.0 = line_start;
+    if found.is_some() {
+        k.1 = found;
+    }
+    k.1.as_ref()
 }
 
 /// The nearest line that starts an entry among the lines from `floor` (a
