@@ -213,6 +213,7 @@ for i in range(400):
     cd += central(name, 8, crc, len(comp), len(body), at)
 cd_at = out.tell()
 out.write(cd + eocd(400, len(cd), cd_at))"
+printf '\n| hostile archive (issue 11) | input | wall (s) | peak RSS (MiB) | findings | sources |\n|---|---:|---:|---:|---:|---|\n'
 for case in zip-overlap-5000/bundle.zip cab-overlap-20/bundle.cab zip-setupapi-1g/bundle.zip setupapi-1g/setupapi.dev.log zip-hits-400/bundle.zip; do
     f="$data/$case"
     size=$(stat -c %s "$f")
@@ -275,6 +276,7 @@ remediation:
   id: x
   steps: [s]
 ''')"
+printf '\n| hostile scale (issue 11) | input | wall (s) | peak RSS (MiB) | findings | notes |\n|---|---:|---:|---:|---:|---|\n'
 for case in corr-20x5000 continuations-64m winsxs-50k-empty setupapi-title-1m line-500m rules-2000-huge-regex; do
     in="$i11/$case"
     size=$(du -sb "$in" | cut -f1)

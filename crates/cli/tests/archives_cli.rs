@@ -219,3 +219,58 @@ fn plan_checks_the_given_package_against_the_machine() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(&name));
     }
 }
+
+/// Small members are analysed on the pool while the walker inflates the
+/// next ones: the report must not depend on the thread count, and errors
+/// the walker finds (a ratio limit) still land on their member.
+#[test]
+fn members_analysed_in_parallel_give_the_report_of_one_thread() {
+    let d = tempfile::tempdir().unwrap();
+    let z = d.path().join("fleet.zip");
+    {
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&z).unwrap());
+        let deflate = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let benign = "2017-12-06 15:30:40, Info                  CBS    Loaded Servicing Stack v10.0.16299.15\n";
+        for i in 0..40 {
+            w.start_file(format!("m{i:02}/Logs/CBS/CBS.log"), deflate).unwrap();
+            w.write_all(benign.repeat(50 * (i + 1)).as_bytes()).unwrap();
+            if i % 3 == 0 {
+                w.write_all(SEED_CBS.as_bytes()).unwrap();
+            }
+            if i == 20 {
+                // Over the in-memory size: read while it streams.
+                w.write_all(benign.repeat((5 << 20) / benign.len()).as_bytes()).unwrap();
+                w.write_all(SEED_CBS.as_bytes()).unwrap();
+            }
+        }
+        w.start_file("bomb.log", deflate.large_file(true)).unwrap();
+        let zeros = vec![b'0'; 1 << 20];
+        for _ in 0..40 {
+            w.write_all(&zeros).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let run = |threads: &str| {
+        let out =
+            bin().args(["diagnose", "--format", "json", "--quiet", "--threads", threads]).arg(&z).output().unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let one = run("1");
+    assert_eq!(one.0, Some(1));
+    for threads in ["2", "4"] {
+        assert_eq!(run(threads), one, "--threads {threads} differs from --threads 1");
+    }
+    let json: Value = serde_json::from_str(&one.1).unwrap();
+    let srcs = json["sources"].as_array().unwrap();
+    assert_eq!(srcs.len(), 42, "the archive, 40 logs and the bomb");
+    let bomb = srcs.iter().find(|s| s["path"].as_str().unwrap().ends_with("!bomb.log")).unwrap();
+    assert!(bomb["error"].as_str().unwrap().contains("ratio"), "{bomb}");
+    let evidence: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["evidence"].as_array().unwrap())
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert!(evidence.iter().any(|p| p.contains("!m20/")), "the large member is diagnosed too: {evidence:?}");
+}

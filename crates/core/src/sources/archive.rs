@@ -608,9 +608,12 @@ impl<'g> Guard<'g> {
         if self.member_limits && produced > RATIO_FLOOR {
             let consumed = self.consumed.get().saturating_sub(self.consumed_start).max(1);
             if produced > limits.max_ratio.saturating_mul(consumed) {
+                // No byte counts: where a read stops depends on the reader's
+                // buffer sizes, and the report must not.
                 let msg = format!(
-                    "compression ratio limit exceeded (max_ratio = {}:1): {} bytes out of {} compressed bytes",
-                    limits.max_ratio, produced, consumed
+                    "compression ratio limit exceeded (max_ratio = {0}:1): the member inflates to more than {0} times its compressed size (checked past its first {1} MiB)",
+                    limits.max_ratio,
+                    RATIO_FLOOR >> 20
                 );
                 return Err(self.fail(FailKind::Limit, msg));
             }
