@@ -23,7 +23,8 @@ fn sources(r: &Run) -> &Vec<Value> {
 fn source<'a>(r: &'a Run, path_end: &str) -> &'a Value {
     sources(r)
         .iter()
-        .find(|s| s["path"].as_str().unwrap().ends_with(path_end))
+        // Windows paths use `\`; members keep the archive's `/`.
+        .find(|s| s["path"].as_str().unwrap().replace('\\', "/").ends_with(path_end))
         .unwrap_or_else(|| panic!("no source {path_end}"))
 }
 
