@@ -20,7 +20,10 @@ use std::process::ExitCode;
 #[command(
     name = "servicing-doctor",
     version,
-    about = "Tells why a Windows Update or in-place upgrade failed, shows the log lines that prove it, and what to do."
+    about = "Tells why a Windows Update or in-place upgrade failed, shows the log lines that prove it, and what to do.",
+    after_help = "Exit codes: 0 no failure found; 1 at least one error-severity finding; 2 bad input or usage \
+(the message says what and where; also when nothing at all could be read).\n\
+Rules: `servicing-doctor rules list` shows what the built-in rules detect; `--rules DIR` adds your own."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -33,7 +36,8 @@ enum Command {
     Diagnose(DiagnoseArgs),
     /// Decode an error code (HRESULT, Win32, CBS_E_*, setup 0xC19… with extend code).
     Explain {
-        /// e.g. 0x80070003, 3, ERROR_PATH_NOT_FOUND, 0xC1900101-0x20017
+        /// e.g. 0x80070003, 3, -2147024893, ERROR_PATH_NOT_FOUND, 0xC1900101-0x20017
+        #[arg(allow_negative_numbers = true)]
         code: String,
         #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
         format: ExplainFormat,
@@ -646,14 +650,17 @@ fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
         .iter()
         .map(|p| (p.name.clone(), p.version.clone(), p.arch.clone(), p.is_servicing_stack))
         .collect();
-    let error = (packages.is_empty()).then(|| {
-        if ins.errors.is_empty() {
+    // Not an update package (a cab of something else, a cabinet that
+    // cannot be decoded): bad input, like a file that is not an archive.
+    if packages.is_empty() {
+        let why = if ins.errors.is_empty() {
             "no package identity (.mum) found inside".to_string()
         } else {
             ins.errors.join("; ")
-        }
-    });
-    Ok(SsuPackage { path: ins.path, packages, error })
+        };
+        bail!("--ssu {}: not an update package: {why}; no plan written", path.display());
+    }
+    Ok(SsuPackage { path: ins.path, packages, error: None })
 }
 
 /// The current UTC time, for `--stamp`.

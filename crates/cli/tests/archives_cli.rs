@@ -209,8 +209,15 @@ fn plan_checks_the_given_package_against_the_machine() {
     assert!(s.contains(&default), "{default} in {s}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("does not fit this computer"), "warned on standard error: {err}");
-    // A package that cannot be read is bad input: no plan.
-    for bad in [shared.join("corpus/SOURCES.tsv"), shared.join("no-such.msu")] {
+    // A package that cannot be read is bad input: no plan. So is a cabinet
+    // that holds no package identity, and one that cannot be decoded.
+    let cabs = shared.join("corpus/artifacts/cab");
+    for bad in [
+        shared.join("corpus/SOURCES.tsv"),
+        shared.join("no-such.msu"),
+        cabs.join("authrootstl.cab"),
+        cabs.join("malformed/qtm-max-size-block.cab"),
+    ] {
         let out =
             bin().arg("plan").arg("--ssu").arg(&bad).arg(examples().join("upgrade-process-drivers")).output().unwrap();
         assert_eq!(out.status.code(), Some(2));

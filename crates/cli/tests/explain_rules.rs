@@ -99,3 +99,21 @@ remediation: { id: give-a-source, steps: ["Point /Source at a matching install.w
     assert_eq!(j["findings"][0]["rule"], "dism-0x800f081f-source-missing");
     assert_eq!(j["findings"][0]["code_name"], "CBS_E_SOURCE_MISSING");
 }
+
+/// A code as PowerShell and event logs print it (negative decimal) needs
+/// no `--`.
+#[test]
+fn explain_accepts_negative_decimals() {
+    let neg = run(&["explain", "-2147024893"]);
+    assert_eq!(neg.status.code(), Some(0), "{}", String::from_utf8_lossy(&neg.stderr));
+    assert_eq!(neg.stdout, run(&["explain", "0x80070003"]).stdout);
+}
+
+#[test]
+fn help_states_the_exit_codes_and_where_the_rules_are() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.contains("Exit codes: 0 no failure found; 1 at least one error-severity finding; 2 bad input"), "{t}");
+    assert!(t.contains("rules list"), "{t}");
+}
