@@ -429,6 +429,9 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
     }
     let rules = load_rules(args.rules.as_deref())?;
     let opts = DiagnoseOptions { separate_inputs: args.separate, ..DiagnoseOptions::default() };
+    if args.separate && args.paths.len() > 1 {
+        return run_plan_per_machine(&args, &rules, &opts);
+    }
     let report = diagnose_paths_or_live(&args.paths, &rules, &opts)?;
     print_source_errors(&report);
     if !report.diagnosed() {
@@ -445,15 +448,7 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
         Err(e) => bail!("{e}"),
     };
     write_output(args.output.as_deref(), script.as_bytes())?;
-    if let Some(p) = &plan_opts.ssu {
-        let fit = plan::ssu_fit(&report, p);
-        if fit.verdict != "fits" {
-            eprintln!("servicing-doctor: {}: {}", print::inert(&p.path), fit.sentence());
-            for r in &fit.reasons {
-                eprintln!("  {}", print::inert(r));
-            }
-        }
-    }
+    warn_ssu_fit(&report, &plan_opts);
     if let Some(path) = &args.output {
         eprintln!(
             "servicing-doctor: plan written to {}; read it, run it once (preview), then with -Apply",
@@ -461,6 +456,108 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// Says on standard error when the `--ssu` package does not fit the machine.
+fn warn_ssu_fit(report: &servicing_doctor::Report, plan_opts: &PlanOptions) {
+    if let Some(p) = &plan_opts.ssu {
+        let fit = plan::ssu_fit(report, p);
+        if fit.verdict != "fits" {
+            eprintln!("servicing-doctor: {}: {}", print::inert(&p.path), fit.sentence());
+            for r in &fit.reasons {
+                eprintln!("  {}", print::inert(r));
+            }
+        }
+    }
+}
+
+/// `plan --separate` over several machines: one script per machine that
+/// needs one, into the folder `-o` names; a machine is never dropped
+/// silently (each one without a plan is named, with the reason).
+fn run_plan_per_machine(args: &PlanArgs, rules: &RuleSet, opts: &DiagnoseOptions) -> Result<u8> {
+    let ssu = args.ssu.as_deref().map(inspect_ssu).transpose()?;
+    let plan_opts = PlanOptions { ssu, stamp: args.stamp.then(now_utc) };
+    let mut scripts: Vec<(usize, String, String)> = Vec::new();
+    let mut reports = Vec::new();
+    let mut index = 0;
+    servicing_doctor::diagnose_each(&args.paths, rules, opts, |report| {
+        index += 1;
+        let input = report.input.clone().unwrap_or_default();
+        print_source_errors(&report);
+        if !report.diagnosed() {
+            eprintln!("servicing-doctor: {}: {}; no plan for it", print::inert(&input), nothing_diagnosed(&report));
+        } else {
+            match plan::powershell(&report, &plan_opts) {
+                Ok(script) => scripts.push((index, input, script)),
+                Err(plan::PlanError::NothingToRepair) => {
+                    eprintln!("servicing-doctor: {}: no failure found; no plan for it", print::inert(&input))
+                }
+                Err(e) => eprintln!(
+                    "servicing-doctor: {}: {}; no plan for it",
+                    print::inert(&input),
+                    print::inert(&e.to_string())
+                ),
+            }
+        }
+        reports.push(report);
+        true
+    })?;
+    match scripts.len() {
+        0 => {
+            eprintln!("servicing-doctor: no machine has a failure to repair; no plan written");
+            Ok(0)
+        }
+        1 => {
+            let (_, input, script) = &scripts[0];
+            write_output(args.output.as_deref(), script.as_bytes())?;
+            if let Some(r) = reports.iter().find(|r| r.input.as_deref() == Some(input.as_str())) {
+                warn_ssu_fit(r, &plan_opts);
+            }
+            eprintln!("servicing-doctor: plan for {}", print::inert(input));
+            Ok(0)
+        }
+        n => {
+            let names: Vec<String> = scripts.iter().map(|(_, input, _)| print::inert(input)).collect();
+            let Some(dir) = args.output.as_deref().filter(|d| d.is_dir()) else {
+                bail!(
+                    "{n} machines need a repair plan ({}): give -o DIR, an existing folder, to write one script per machine; no plan written",
+                    names.join(", ")
+                );
+            };
+            for (i, input, script) in &scripts {
+                let file = dir.join(format!("{i:02}-{}.ps1", file_stem_for(input)));
+                refuse_overwriting_inputs(&file, &args.paths)?;
+                write_output(Some(&file), script.as_bytes())?;
+                if let Some(r) = reports.iter().find(|r| r.input.as_deref() == Some(input.as_str())) {
+                    warn_ssu_fit(r, &plan_opts);
+                }
+                eprintln!(
+                    "servicing-doctor: plan for {} written to {}",
+                    print::inert(input),
+                    print::inert(&file.display().to_string())
+                );
+            }
+            eprintln!("servicing-doctor: read each plan, run it once (preview), then with -Apply");
+            Ok(0)
+        }
+    }
+}
+
+/// A file name from an input path that came from elsewhere: its last part,
+/// ASCII letters, digits, `.`, `-` and `_` only, at most 60 characters.
+fn file_stem_for(input: &str) -> String {
+    let last = input.trim_end_matches(['/', '\\']).rsplit(['/', '\\']).next().unwrap_or("");
+    let stem: String = last
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .take(60)
+        .collect();
+    let stem = stem.trim_start_matches('.');
+    if stem.is_empty() {
+        "machine".to_string()
+    } else {
+        stem.to_string()
+    }
 }
 
 /// Members and package identity of an archive file; a file without an

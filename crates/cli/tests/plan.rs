@@ -447,3 +447,56 @@ fn whole_plans_are_bom_and_ascii_and_parse_with_hostile_logs() {
         assert!(values.iter().any(|v| v.contains(text)), "{name}: {values:?}");
     }
 }
+
+/// `plan --separate` over several failing machines writes one script per
+/// machine into a folder, or refuses naming them; it never drops one.
+#[test]
+fn several_machines_get_one_script_each_or_a_refusal_naming_them() {
+    let (a, b) = ("examples/wu-driver-rollback", "examples/upgrade-process-drivers");
+    let refused = run_in_repo(&["plan", "--separate", a, b]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(refused.stdout.is_empty(), "no script without a folder");
+    let err = String::from_utf8_lossy(&refused.stderr).replace('\\', "/");
+    assert!(err.contains(a) && err.contains(b) && err.contains("-o DIR"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in_repo(&["plan", "--separate", "-o", dir.path().to_str().unwrap(), a, b]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["01-wu-driver-rollback.ps1", "02-upgrade-process-drivers.ps1"]);
+    for (name, input) in names.iter().zip([a, b]) {
+        // Each script is the one `plan` writes for that machine alone.
+        let alone = run_in_repo(&["plan", input]);
+        assert_eq!(std::fs::read(dir.path().join(name)).unwrap(), alone.stdout, "{name}");
+        let (_, errors) = verbatim_ranges(&script(&alone));
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+    }
+
+    // One failing machine and one healthy: its script on standard output,
+    // the healthy one named on standard error.
+    let one = run_in_repo(&["plan", "--separate", a, "examples/healthy"]);
+    assert_eq!(one.status.code(), Some(0));
+    assert_eq!(one.stdout, run_in_repo(&["plan", a]).stdout);
+    let err = String::from_utf8_lossy(&one.stderr).replace('\\', "/");
+    assert!(err.contains("examples/healthy: no failure found; no plan for it"), "{err}");
+}
+
+/// A machine's folder name from elsewhere becomes a plain file name.
+#[test]
+fn per_machine_script_names_are_plain() {
+    let root = tempfile::tempdir().unwrap();
+    let evil = root.path().join("pc $(calc); x'y");
+    let good = root.path().join("pc2");
+    for d in [&evil, &good] {
+        copy_tree(&repo().join("examples/wu-driver-rollback"), d, &|t| t.as_bytes().to_vec());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().args(["plan", "--separate", "-o"]).arg(dir.path()).arg(&evil).arg(&good).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["01-pc___calc___x_y.ps1", "02-pc2.ps1"]);
+}
