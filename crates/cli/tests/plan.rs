@@ -500,3 +500,14 @@ fn per_machine_script_names_are_plain() {
     names.sort();
     assert_eq!(names, ["01-pc___calc___x_y.ps1", "02-pc2.ps1"]);
 }
+
+/// A plan declares only the parameters its steps use: the upgrade plan
+/// takes no package and writes no copy log.
+#[test]
+fn plans_declare_only_the_parameters_they_use() {
+    let a = script(&run_in_repo(&["plan", "examples/wu-driver-rollback"]));
+    assert!(!a.contains("$Msu") && !a.contains("WinSxS_Repair.log") && !a.contains("$LogFile"), "{a}");
+    assert!(a.contains("$WorkDir"));
+    let b = script(&run_in_repo(&["plan", "examples/upgrade-process-drivers"]));
+    assert!(b.contains("[string]$Msu = ") && b.contains("[string]$LogFile = 'C:\\Repair\\WinSxS_Repair.log'"), "{b}");
+}

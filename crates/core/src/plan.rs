@@ -253,7 +253,9 @@ pub fn powershell(report: &Report, opts: &PlanOptions) -> Result<String, PlanErr
     let top = report.findings.iter().find(|f| f.severity == Severity::Error).ok_or(PlanError::NothingToRepair)?;
     let mut s = String::new();
     s.push(BOM);
-    header(&mut s, report, top, opts)?;
+    // Only the servicing stack restore takes a package and writes a copy log.
+    let restores_from_package = top.remediation.id == "restore-servicing-stack-from-ssu";
+    header(&mut s, report, top, opts, restores_from_package)?;
     match top.remediation.id.as_str() {
         "restore-servicing-stack-from-ssu" => ssu_plan(&mut s, report, top, opts)?,
         "in-place-upgrade" => upgrade_plan(&mut s, top)?,
@@ -283,7 +285,13 @@ fn fact_origin(top: &Finding, value: &str, fallback: &str) -> String {
         .unwrap_or_else(|| fallback.to_string())
 }
 
-fn header(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) -> Result<(), PlanError> {
+fn header(
+    s: &mut String,
+    report: &Report,
+    top: &Finding,
+    opts: &PlanOptions,
+    restores_from_package: bool,
+) -> Result<(), PlanError> {
     let _ = writeln!(s, "<#");
     let _ = writeln!(s, ".SYNOPSIS");
     let _ = writeln!(s, "    Repair plan written by servicing-doctor {} for rule {}.", crate::VERSION, top.rule);
@@ -304,14 +312,18 @@ fn header(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) ->
     let _ = writeln!(s, "param(");
     let _ = writeln!(s, "    # Make the changes; without it the script only checks and previews.");
     let _ = writeln!(s, "    [switch]$Apply,");
-    let ssu_default = match opts.ssu.as_ref().map(|p| msu_default(&p.path)).transpose()? {
-        Some(MsuDefault::Literal(l)) => l,
-        _ => "''".to_string(),
-    };
-    let _ = writeln!(s, "    # The servicing stack update (.msu) to restore from.");
-    let _ = writeln!(s, "    [string]$Msu = {ssu_default},");
-    let _ = writeln!(s, "    [string]$WorkDir = 'C:\\TemporaryFolder',");
-    let _ = writeln!(s, "    [string]$LogFile = 'C:\\Repair\\WinSxS_Repair.log'");
+    if restores_from_package {
+        let ssu_default = match opts.ssu.as_ref().map(|p| msu_default(&p.path)).transpose()? {
+            Some(MsuDefault::Literal(l)) => l,
+            _ => "''".to_string(),
+        };
+        let _ = writeln!(s, "    # The servicing stack update (.msu) to restore from.");
+        let _ = writeln!(s, "    [string]$Msu = {ssu_default},");
+        let _ = writeln!(s, "    [string]$WorkDir = 'C:\\TemporaryFolder',");
+        let _ = writeln!(s, "    [string]$LogFile = 'C:\\Repair\\WinSxS_Repair.log'");
+    } else {
+        let _ = writeln!(s, "    [string]$WorkDir = 'C:\\TemporaryFolder'");
+    }
     let _ = writeln!(s, ")");
     let _ = writeln!(s, "$ErrorActionPreference = 'Stop'");
     let _ = writeln!(s, "Set-StrictMode -Version 2.0");
