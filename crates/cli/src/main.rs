@@ -51,6 +51,12 @@ enum Command {
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
         format: ExplainFormat,
+        /// Also list every member (text; JSON always has them).
+        #[arg(long)]
+        members: bool,
+        /// Say whether the package fits this machine: its logs, folder or Windows root.
+        #[arg(long = "for", value_name = "PATH")]
+        for_machine: Option<PathBuf>,
     },
     /// Write a PowerShell repair plan for the findings, to review and run.
     Plan(PlanArgs),
@@ -233,7 +239,9 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Diagnose(args) => run_diagnose(args),
         Command::Plan(args) => run_plan(args),
-        Command::Inspect { file, format } => run_inspect(&file, format),
+        Command::Inspect { file, format, members, for_machine } => {
+            run_inspect(&file, format, members, for_machine.as_deref())
+        }
         Command::Explain { code, format, rules } => {
             let rules = load_rules(rules.as_deref())?;
             let Some(ex) = explain::explain(&code, &rules) else {
@@ -574,23 +582,67 @@ fn inspect_archive(path: &Path) -> Result<archive::Inspection> {
     Ok(archive::inspect(&shown, f, &archive::Limits::default()))
 }
 
-fn run_inspect(path: &Path, format: ExplainFormat) -> Result<u8> {
+fn run_inspect(path: &Path, format: ExplainFormat, members: bool, for_machine: Option<&Path>) -> Result<u8> {
     let ins = inspect_archive(path)?;
+    // With --for: the machine's diagnosis, and how the package fits it.
+    let fit = match for_machine {
+        None => None,
+        Some(machine) => {
+            let rules = load_rules(None)?;
+            let report = diagnose(&[machine.to_path_buf()], &rules, &DiagnoseOptions::default())?;
+            print_source_errors(&report);
+            let package = SsuPackage {
+                path: ins.path.clone(),
+                packages: ins
+                    .packages
+                    .iter()
+                    .map(|p| (p.name.clone(), p.version.clone(), p.arch.clone(), p.is_servicing_stack))
+                    .collect(),
+                error: None,
+            };
+            Some((machine.display().to_string(), plan::ssu_fit(&report, &package)))
+        }
+    };
     let mut out = std::io::stdout().lock();
     match format {
         ExplainFormat::Json => {
-            let mut json = print::inert_json(serde_json::to_vec_pretty(&ins)?);
+            let mut value = serde_json::to_value(&ins)?;
+            if let (Some((machine, fit)), Some(obj)) = (&fit, value.as_object_mut()) {
+                obj.insert(
+                    "fit".into(),
+                    serde_json::json!({ "machine": machine, "verdict": fit.verdict, "reasons": fit.reasons }),
+                );
+            }
+            let mut json = print::inert_json(serde_json::to_vec_pretty(&value)?);
             json.push(b'\n');
             out.write_all(&json)?;
         }
         ExplainFormat::Text => {
-            writeln!(
-                out,
-                "{} ({}), {} member(s)",
-                print::inert(&ins.path),
-                print::inert(&ins.kind),
-                ins.members.len()
-            )?;
+            writeln!(out, "{} ({})", print::inert(&ins.path), print::inert(&ins.kind))?;
+            // The verdict first: what an admin asks of a package.
+            let stack = ins.packages.iter().find(|p| p.is_servicing_stack);
+            let verdict = match (stack, ins.packages.first()) {
+                (Some(p), _) => format!(
+                    "servicing stack update: {} {} {}",
+                    print::inert(&p.name),
+                    print::inert(&p.version),
+                    print::inert(&p.arch)
+                ),
+                (None, Some(p)) => format!(
+                    "not a servicing stack update: {} {} {}",
+                    print::inert(&p.name),
+                    print::inert(&p.version),
+                    print::inert(&p.arch)
+                ),
+                (None, None) => "not an update package: no package identity (.mum) inside".to_string(),
+            };
+            writeln!(out, "  verdict: {verdict}")?;
+            if let Some((machine, fit)) = &fit {
+                writeln!(out, "  for {}: {}", print::inert(machine), fit.sentence())?;
+                for r in &fit.reasons {
+                    writeln!(out, "    {}", print::inert(r))?;
+                }
+            }
             for p in &ins.packages {
                 let kb = p.kb.as_deref().map(|k| format!(" {}", print::inert(k))).unwrap_or_default();
                 let ssu = if p.is_servicing_stack { " [servicing stack update]" } else { "" };
@@ -606,12 +658,21 @@ fn run_inspect(path: &Path, format: ExplainFormat) -> Result<u8> {
             for (k, v) in &ins.properties {
                 writeln!(out, "  {}: {}", print::inert(k), print::inert(v))?;
             }
-            for m in &ins.members {
-                let size = m.size.map(|s| s.to_string()).unwrap_or_else(|| "?".into());
-                writeln!(out, "  {:>12}  {:<8} {}", size, print::inert(&m.method), print::inert(&m.path))?;
+            if members {
+                for m in &ins.members {
+                    let size = m.size.map(|s| s.to_string()).unwrap_or_else(|| "?".into());
+                    writeln!(out, "  {:>12}  {:<8} {}", size, print::inert(&m.method), print::inert(&m.path))?;
+                }
+            } else {
+                writeln!(out, "  {} member(s); list them with --members", ins.members.len())?;
             }
-            for e in &ins.errors {
+            const SHOWN_ERRORS: usize = 20;
+            let shown = if members { ins.errors.len() } else { SHOWN_ERRORS.min(ins.errors.len()) };
+            for e in &ins.errors[..shown] {
                 writeln!(out, "  error: {}", print::inert(e))?;
+            }
+            if shown < ins.errors.len() {
+                writeln!(out, "  and {} more error(s); see them all with --members", ins.errors.len() - shown)?;
             }
         }
     }

@@ -181,6 +181,34 @@ fn inspect_reads_a_real_msu() {
     let out = bin().arg("inspect").arg(shared.join("corpus/SOURCES.tsv")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a .zip, .cab or .msu"));
+
+    // Text leads with the identity and the verdict; members only on request.
+    let text = |extra: &[&std::ffi::OsStr]| {
+        let out = bin().arg("inspect").arg(&msu).args(extra).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let t = text(&[]);
+    let lines: Vec<&str> = t.lines().collect();
+    assert_eq!(lines[1], "  verdict: not a servicing stack update: Package_for_KB2999226 6.1.1.6 amd64", "{t}");
+    assert!(lines.len() < 40, "no member lines: {} lines", lines.len());
+    assert!(t.contains("5027 member(s); list them with --members"), "{t}");
+    assert!(text(&["--members".as_ref()]).lines().count() > 5000);
+
+    // --for: how it fits a machine, in text and JSON.
+    let machine = examples().join("upgrade-process-drivers");
+    let t = text(&["--for".as_ref(), machine.as_os_str()]);
+    assert!(t.contains(": does not fit this computer"), "{t}");
+    assert!(t.contains("package is for Windows NT 6.1, the machine runs Windows NT 10.0 (build 19045)"), "{t}");
+    let out = bin().args(["inspect", "--format", "json", "--for"]).arg(&machine).arg(&msu).output().unwrap();
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["fit"]["verdict"], "does not fit");
+    assert!(j["members"].as_array().unwrap().len() > 5000, "JSON keeps the members");
+
+    // A cabinet that is no update package says so first.
+    let t = bin().arg("inspect").arg(shared.join("corpus/artifacts/cab/authrootstl.cab")).output().unwrap();
+    let t = String::from_utf8(t.stdout).unwrap();
+    assert_eq!(t.lines().nth(1), Some("  verdict: not an update package: no package identity (.mum) inside"), "{t}");
 }
 
 #[test]

@@ -265,7 +265,7 @@ fn a_closed_pipe_ends_quietly() {
     let cases: Vec<Vec<std::ffi::OsString>> = vec![
         vec!["explain".into(), "0x80070003".into(), "--format".into(), "json".into()],
         vec!["inspect".into(), bundle.clone().into(), "--format".into(), "json".into()],
-        vec!["inspect".into(), bundle.into()],
+        vec!["inspect".into(), bundle.into(), "--members".into()],
         vec![
             "diagnose".into(),
             "--format".into(),
