@@ -368,6 +368,25 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
     Ok(if report.has_errors() { 1 } else { 0 })
 }
 
+/// One `--format ndjson` line: the report, then its machine's status and
+/// the sources that could not be read.
+#[derive(serde::Serialize)]
+struct NdjsonLine<'a> {
+    #[serde(flatten)]
+    report: &'a servicing_doctor::Report,
+    status: &'static str,
+    errors: Vec<String>,
+}
+
+/// `inspect --format json`: the inspection, then the fit with `--for`.
+#[derive(serde::Serialize)]
+struct InspectJson<'a> {
+    #[serde(flatten)]
+    inspection: &'a archive::Inspection,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fit: Option<serde_json::Value>,
+}
+
 /// `--format ndjson`: each PATH its own machine, one report line each,
 /// written as they complete, in PATH order.
 fn run_each(args: &DiagnoseArgs, rules: &RuleSet) -> Result<u8> {
@@ -383,15 +402,20 @@ fn run_each(args: &DiagnoseArgs, rules: &RuleSet) -> Result<u8> {
         Some(f) => f,
         None => &mut stdout,
     };
-    let (mut any_read, mut any_error) = (false, false);
+    let (mut any_read, mut any_error, mut any_unreadable) = (false, false, false);
     let mut failed: Option<anyhow::Error> = None;
     servicing_doctor::diagnose_each(&args.paths, rules, &opts, |report| {
         any_read |= report.diagnosed();
         any_error |= report.has_errors();
+        let status = report.status();
+        any_unreadable |= status == servicing_doctor::report::Status::Unreadable;
         if !args.quiet {
             print_source_errors(&report);
         }
-        let written = serde_json::to_vec(&report).map_err(anyhow::Error::from).and_then(|line| {
+        // Each line says what became of its machine, so that a filter on
+        // findings never drops an input that could not be read.
+        let line = NdjsonLine { report: &report, status: status.as_str(), errors: report.source_errors() };
+        let written = serde_json::to_vec(&line).map_err(anyhow::Error::from).and_then(|line| {
             let mut line = print::inert_json(line);
             line.push(b'\n');
             out.write_all(&line)?;
@@ -422,6 +446,14 @@ fn run_each(args: &DiagnoseArgs, rules: &RuleSet) -> Result<u8> {
     if !any_read {
         if !args.quiet {
             eprintln!("servicing-doctor: no servicing log could be read from any of the given paths");
+        }
+        return Ok(2);
+    }
+    // A fleet run with an input that could not be read at all did not do
+    // its job for that machine, whatever the others show.
+    if any_unreadable {
+        if !args.quiet {
+            eprintln!("servicing-doctor: some inputs could not be read (their lines say \"status\":\"unreadable\")");
         }
         return Ok(2);
     }
@@ -606,13 +638,12 @@ fn run_inspect(path: &Path, format: ExplainFormat, members: bool, for_machine: O
     let mut out = std::io::stdout().lock();
     match format {
         ExplainFormat::Json => {
-            let mut value = serde_json::to_value(&ins)?;
-            if let (Some((machine, fit)), Some(obj)) = (&fit, value.as_object_mut()) {
-                obj.insert(
-                    "fit".into(),
-                    serde_json::json!({ "machine": machine, "verdict": fit.verdict, "reasons": fit.reasons }),
-                );
-            }
+            let value = InspectJson {
+                inspection: &ins,
+                fit: fit.as_ref().map(|(machine, fit)| {
+                    serde_json::json!({ "machine": machine, "verdict": fit.verdict, "reasons": fit.reasons })
+                }),
+            };
             let mut json = print::inert_json(serde_json::to_vec_pretty(&value)?);
             json.push(b'\n');
             out.write_all(&json)?;

@@ -364,7 +364,12 @@ fn ndjson_gives_one_report_per_machine_in_path_order() {
     let (a, b, healthy) = (ex.join("wu-driver-rollback"), ex.join("upgrade-process-drivers"), ex.join("healthy"));
     let missing = ex.join("no-such-bundle");
     let (code, lines, stderr) = ndjson(&[b.as_os_str(), missing.as_os_str(), healthy.as_os_str(), a.as_os_str()]);
-    assert_eq!(code, 1, "{stderr}");
+    // An input that could not be read at all: exit 2, whatever the others show.
+    assert_eq!(code, 2, "{stderr}");
+    let status: Vec<&str> = lines.iter().map(|l| l["status"].as_str().unwrap()).collect();
+    assert_eq!(status, ["failed", "unreadable", "healthy", "failed"]);
+    assert_eq!(lines[1]["errors"][0].as_str().unwrap(), format!("{}: no such file or folder", missing.display()));
+    assert!(lines.iter().filter(|l| l["status"] != "unreadable").all(|l| l["errors"] == serde_json::json!([])));
     let inputs: Vec<&str> = lines.iter().map(|l| l["input"].as_str().unwrap()).collect();
     let want: Vec<String> = [&b, &missing, &healthy, &a].iter().map(|p| p.display().to_string()).collect();
     assert_eq!(inputs, want);
@@ -381,7 +386,10 @@ fn ndjson_gives_one_report_per_machine_in_path_order() {
         // Each line is the report `diagnose --format json` gives for that PATH alone.
         let path = std::path::PathBuf::from(l["input"].as_str().unwrap());
         let mut alone = diagnose(&[&path]).json;
-        alone.as_object_mut().unwrap().insert("input".into(), l["input"].clone());
+        let obj = alone.as_object_mut().unwrap();
+        for key in ["input", "status", "errors"] {
+            obj.insert(key.into(), l[key].clone());
+        }
         assert_eq!(l, &alone);
     }
 }
@@ -404,6 +412,14 @@ fn ndjson_exit_codes_and_output_file() {
     assert!(stderr.contains("no servicing log could be read"), "{stderr}");
     let (code, lines, _) = ndjson(&[d.path().join("pc2").as_os_str()]);
     assert_eq!((code, lines.len()), (0, 1));
+    assert_eq!(lines[0]["status"], "healthy");
+    // A healthy log beside a file that cannot be read: not known healthy.
+    write(&d.path().join("pc3/CBS.log"), b"2024-01-01 00:00:00, Info CBS fine\n");
+    write(&d.path().join("pc3/broken.zip"), b"PK\x03\x04 not a zip after all");
+    let (code, lines, stderr) = ndjson(&[d.path().join("pc3").as_os_str()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(lines[0]["status"], "partial");
+    assert!(lines[0]["errors"][0].as_str().unwrap().contains("broken.zip"), "{}", lines[0]);
 
     let report = d.path().join("fleet.ndjson");
     let out = bin()

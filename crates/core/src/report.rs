@@ -51,6 +51,48 @@ impl Report {
     pub fn diagnosed(&self) -> bool {
         self.logs_read() > 0 || !self.checks.is_empty()
     }
+
+    /// One word for fleet scripts: `unreadable` (nothing could be
+    /// diagnosed), `failed` (an error-severity finding), `partial` (no
+    /// failure found, but some sources could not be read, so the machine
+    /// is not known to be healthy) or `healthy`.
+    pub fn status(&self) -> Status {
+        if !self.diagnosed() {
+            Status::Unreadable
+        } else if self.has_errors() {
+            Status::Failed
+        } else if self.sources.iter().any(|s| s.error.is_some()) {
+            Status::Partial
+        } else {
+            Status::Healthy
+        }
+    }
+
+    /// `path: error` for each source that could not be read.
+    pub fn source_errors(&self) -> Vec<String> {
+        self.sources.iter().filter_map(|s| s.error.as_ref().map(|e| format!("{}: {e}", s.path))).collect()
+    }
+}
+
+/// See [`Report::status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Unreadable,
+    Failed,
+    Partial,
+    Healthy,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unreadable => "unreadable",
+            Status::Failed => "failed",
+            Status::Partial => "partial",
+            Status::Healthy => "healthy",
+        }
+    }
 }
 
 impl Default for Report {
