@@ -605,10 +605,11 @@ fn file_stem_for(input: &str) -> String {
 fn inspect_archive(path: &Path) -> Result<archive::Inspection> {
     let shown = path.display().to_string();
     let mut f = servicing_doctor::sources::open::open_regular(path).with_context(|| format!("cannot open {shown}"))?;
-    let mut magic = [0u8; 8];
-    let n = std::io::Read::read(&mut f, &mut magic).with_context(|| format!("cannot read {shown}"))?;
-    if archive::sniff(&magic[..n]).is_none() {
-        bail!("{shown} is not a .zip, .cab or .msu file (no archive signature)");
+    let mut magic = Vec::with_capacity(archive::SNIFF_LEN);
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut f, archive::SNIFF_LEN as u64), &mut magic)
+        .with_context(|| format!("cannot read {shown}"))?;
+    if archive::sniff(&magic).is_none() {
+        bail!("{shown} is not a .zip, .cab, .msu, .tar or .gz file (no archive signature)");
     }
     std::io::Seek::rewind(&mut f).with_context(|| format!("cannot read {shown}"))?;
     Ok(archive::inspect(&shown, f, &archive::Limits::default()))

@@ -180,7 +180,7 @@ fn inspect_reads_a_real_msu() {
     assert!(j["members"].as_array().unwrap().len() > 5000);
     let out = bin().arg("inspect").arg(shared.join("corpus/SOURCES.tsv")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a .zip, .cab or .msu"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a .zip, .cab, .msu, .tar or .gz"));
 
     // Text leads with the identity and the verdict; members only on request.
     let text = |extra: &[&std::ffi::OsStr]| {
@@ -308,4 +308,59 @@ fn members_analysed_in_parallel_give_the_report_of_one_thread() {
         .map(|e| e["path"].as_str().unwrap())
         .collect();
     assert!(evidence.iter().any(|p| p.contains("!m20/")), "the large member is diagnosed too: {evidence:?}");
+}
+
+/// A `.tar` or `.tar.gz` of the examples (ustar headers written here).
+fn tar_dir(dir: &Path, gz: bool) -> Vec<u8> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                files.push(p)
+            }
+        }
+    }
+    files.sort();
+    let mut t = Vec::new();
+    for p in files {
+        let name = p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+        let data = std::fs::read(&p).unwrap();
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
+        h[156] = b'0';
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&c| u32::from(c)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        t.extend_from_slice(&h);
+        t.extend_from_slice(&data);
+        t.resize(t.len().div_ceil(512) * 512, 0);
+    }
+    t.extend_from_slice(&[0u8; 1024]);
+    if !gz {
+        return t;
+    }
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&t).unwrap();
+    e.finish().unwrap()
+}
+
+/// How Linux rescue systems and support tools collect logs: tar, tar.gz.
+#[test]
+fn tar_and_tar_gz_bundles_give_the_same_findings_as_the_loose_files() {
+    let loose = diagnose(&[&examples()]);
+    let d = tempfile::tempdir().unwrap();
+    for (name, gz) in [("bundle.tar", false), ("bundle.tar.gz", true), ("bundle.tgz", true)] {
+        let p = d.path().join(name);
+        std::fs::write(&p, tar_dir(&examples(), gz)).unwrap();
+        let packed = diagnose(&[&p]);
+        assert_eq!(shape(&loose), shape(&packed), "{name}");
+        let ev = packed.json["findings"][0]["evidence"][0]["path"].as_str().unwrap();
+        assert!(ev.contains(&format!("{name}!")), "evidence names the member: {ev}");
+    }
 }

@@ -23,6 +23,8 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+
+mod tar;
 use std::rc::Rc;
 
 /// What a blob of bytes is, from its first bytes.
@@ -35,6 +37,10 @@ pub enum ArchiveKind {
     /// A Windows imaging file (`MSWIM\0\0\0`), as carried by newer `.msu`
     /// files next to a `.psf` delta: recognised, but not readable here.
     Wim,
+    /// A tar archive (`ustar` at byte 257), read as a stream.
+    Tar,
+    /// A gzip stream (`.gz`, `.tar.gz`, `.tgz`): a tar inside is walked.
+    Gzip,
 }
 
 impl ArchiveKind {
@@ -44,11 +50,16 @@ impl ArchiveKind {
             ArchiveKind::Zip => "zip",
             ArchiveKind::Cab => "cab",
             ArchiveKind::Wim => "wim",
+            ArchiveKind::Tar => "tar",
+            ArchiveKind::Gzip => "gzip",
         }
     }
 }
 
-/// Sniff the first bytes (8 are enough).
+/// Bytes [`sniff`] needs to see every kind (a tar's mark is at 257).
+pub const SNIFF_LEN: usize = 512;
+
+/// Sniff the first bytes (up to [`SNIFF_LEN`]; 8 tell all but a tar).
 pub fn sniff(head: &[u8]) -> Option<ArchiveKind> {
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         Some(ArchiveKind::Zip)
@@ -56,6 +67,10 @@ pub fn sniff(head: &[u8]) -> Option<ArchiveKind> {
         Some(ArchiveKind::Cab)
     } else if head.starts_with(b"MSWIM\0\0\0") {
         Some(ArchiveKind::Wim)
+    } else if head.starts_with(b"\x1f\x8b\x08") {
+        Some(ArchiveKind::Gzip)
+    } else if tar::is_tar(head) {
+        Some(ArchiveKind::Tar)
     } else {
         None
     }
@@ -380,7 +395,7 @@ fn walk_archive(
     meta: Option<&Meta>,
     sink: &mut Sink<'_>,
 ) {
-    let mut head = [0u8; 8];
+    let mut head = [0u8; SNIFF_LEN];
     let got = src.seek(SeekFrom::Start(0)).and_then(|_| read_full(src, &mut head));
     let got = match got {
         Ok(n) => n,
@@ -390,7 +405,7 @@ fn walk_archive(
         }
     };
     let Some(kind) = sniff(&head[..got]) else {
-        sink(Ev::Error { path, message: "not a zip or cab archive (unrecognised signature)".into(), meta });
+        sink(Ev::Error { path, message: "not a zip, cab, tar or gzip archive (unrecognised signature)".into(), meta });
         return;
     };
     sink(Ev::Archive { path, kind, meta });
@@ -398,6 +413,8 @@ fn walk_archive(
         ArchiveKind::Zip => walk_zip(ctx, path, src, depth, sink),
         ArchiveKind::Cab => walk_cab(ctx, path, src, depth, sink),
         ArchiveKind::Wim => sink(Ev::Error { path, message: WIM_UNSUPPORTED.into(), meta: None }),
+        ArchiveKind::Tar => tar::walk_plain_tar(ctx, path, src, depth, sink),
+        ArchiveKind::Gzip => tar::walk_gzip(ctx, path, src, depth, sink),
     }
 }
 
@@ -487,7 +504,7 @@ struct Guard<'g> {
     declared: Option<u64>,
     /// Apply the per-member limits (size, ratio); off for skipping.
     member_limits: bool,
-    head: [u8; 8],
+    head: [u8; SNIFF_LEN],
     head_len: usize,
     head_pos: usize,
     /// Bytes accepted from `inner`.
@@ -507,7 +524,7 @@ impl<'g> Guard<'g> {
             consumed_start,
             declared,
             member_limits: true,
-            head: [0; 8],
+            head: [0; SNIFF_LEN],
             head_len: 0,
             head_pos: 0,
             produced: 0,
@@ -522,9 +539,9 @@ impl<'g> Guard<'g> {
         err
     }
 
-    /// Read the first bytes (up to 8) for sniffing; they are replayed.
+    /// Read the first bytes (up to [`SNIFF_LEN`]) for sniffing; they are replayed.
     fn peek(&mut self) -> io::Result<&[u8]> {
-        let mut head = [0u8; 8];
+        let mut head = [0u8; SNIFF_LEN];
         let mut n = 0;
         while n < head.len() {
             match self.pull(&mut head[n..]) {
