@@ -517,8 +517,8 @@ fn warn_ssu_fit(report: &servicing_doctor::Report, plan_opts: &PlanOptions) {
 fn run_plan_per_machine(args: &PlanArgs, rules: &RuleSet, opts: &DiagnoseOptions) -> Result<u8> {
     let ssu = args.ssu.as_deref().map(inspect_ssu).transpose()?;
     let plan_opts = PlanOptions { ssu, stamp: args.stamp.then(now_utc) };
-    let mut scripts: Vec<(usize, String, String)> = Vec::new();
-    let mut reports = Vec::new();
+    // (place among the inputs, input, script, its report) of each machine with a plan.
+    let mut scripts: Vec<(usize, String, String, servicing_doctor::Report)> = Vec::new();
     let mut index = 0;
     servicing_doctor::diagnose_each(&args.paths, rules, opts, |report| {
         index += 1;
@@ -528,7 +528,7 @@ fn run_plan_per_machine(args: &PlanArgs, rules: &RuleSet, opts: &DiagnoseOptions
             eprintln!("servicing-doctor: {}: {}; no plan for it", print::inert(&input), nothing_diagnosed(&report));
         } else {
             match plan::powershell(&report, &plan_opts) {
-                Ok(script) => scripts.push((index, input, script)),
+                Ok(script) => scripts.push((index, input, script, report)),
                 Err(plan::PlanError::NothingToRepair) => {
                     eprintln!("servicing-doctor: {}: no failure found; no plan for it", print::inert(&input))
                 }
@@ -539,7 +539,6 @@ fn run_plan_per_machine(args: &PlanArgs, rules: &RuleSet, opts: &DiagnoseOptions
                 ),
             }
         }
-        reports.push(report);
         true
     })?;
     match scripts.len() {
@@ -548,29 +547,25 @@ fn run_plan_per_machine(args: &PlanArgs, rules: &RuleSet, opts: &DiagnoseOptions
             Ok(0)
         }
         1 => {
-            let (_, input, script) = &scripts[0];
+            let (_, input, script, report) = &scripts[0];
             write_output(args.output.as_deref(), script.as_bytes())?;
-            if let Some(r) = reports.iter().find(|r| r.input.as_deref() == Some(input.as_str())) {
-                warn_ssu_fit(r, &plan_opts);
-            }
+            warn_ssu_fit(report, &plan_opts);
             eprintln!("servicing-doctor: plan for {}", print::inert(input));
             Ok(0)
         }
         n => {
-            let names: Vec<String> = scripts.iter().map(|(_, input, _)| print::inert(input)).collect();
+            let names: Vec<String> = scripts.iter().map(|(_, input, _, _)| print::inert(input)).collect();
             let Some(dir) = args.output.as_deref().filter(|d| d.is_dir()) else {
                 bail!(
                     "{n} machines need a repair plan ({}): give -o DIR, an existing folder, to write one script per machine; no plan written",
                     names.join(", ")
                 );
             };
-            for (i, input, script) in &scripts {
+            for (i, input, script, report) in &scripts {
                 let file = dir.join(format!("{i:02}-{}.ps1", file_stem_for(input)));
                 refuse_overwriting_inputs(&file, &args.paths)?;
                 write_output(Some(&file), script.as_bytes())?;
-                if let Some(r) = reports.iter().find(|r| r.input.as_deref() == Some(input.as_str())) {
-                    warn_ssu_fit(r, &plan_opts);
-                }
+                warn_ssu_fit(report, &plan_opts);
                 eprintln!(
                     "servicing-doctor: plan for {} written to {}",
                     print::inert(input),
@@ -624,15 +619,7 @@ fn run_inspect(path: &Path, format: ExplainFormat, members: bool, for_machine: O
             let rules = load_rules(None)?;
             let report = diagnose(&[machine.to_path_buf()], &rules, &DiagnoseOptions::default())?;
             print_source_errors(&report);
-            let package = SsuPackage {
-                path: ins.path.clone(),
-                packages: ins
-                    .packages
-                    .iter()
-                    .map(|p| (p.name.clone(), p.version.clone(), p.arch.clone(), p.is_servicing_stack))
-                    .collect(),
-                error: None,
-            };
+            let package = SsuPackage { path: ins.path.clone(), packages: plan_packages(&ins), error: None };
             Some((machine.display().to_string(), plan::ssu_fit(&report, &package)))
         }
     };
@@ -835,11 +822,7 @@ fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
     // Absolute, so that a Windows path stays usable as the script's default.
     let path = &std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let ins = inspect_archive(path).context("--ssu")?;
-    let packages: Vec<(String, String, String, bool)> = ins
-        .packages
-        .iter()
-        .map(|p| (p.name.clone(), p.version.clone(), p.arch.clone(), p.is_servicing_stack))
-        .collect();
+    let packages = plan_packages(&ins);
     // Not an update package (a cab of something else, a cabinet that
     // cannot be decoded): bad input, like a file that is not an archive.
     if packages.is_empty() {
@@ -851,6 +834,11 @@ fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
         bail!("--ssu {}: not an update package: {why}; no plan written", path.display());
     }
     Ok(SsuPackage { path: ins.path, packages, error: None })
+}
+
+/// (name, version, arch, is_servicing_stack) of each package, as the plan's fit check takes them.
+fn plan_packages(ins: &archive::Inspection) -> Vec<(String, String, String, bool)> {
+    ins.packages.iter().map(|p| (p.name.clone(), p.version.clone(), p.arch.clone(), p.is_servicing_stack)).collect()
 }
 
 /// The current UTC time, for `--stamp`.

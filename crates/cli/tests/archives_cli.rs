@@ -132,6 +132,16 @@ fn rotated_cbs_cabs_in_a_windows_root_are_read() {
     assert_eq!(fact(a[0], "inf"), Some("ntprint4.inf"));
 }
 
+/// `bomb.log`: 40 MiB of one byte, deflated, far past the ratio limit.
+fn write_ratio_bomb<W: Write + std::io::Seek>(w: &mut zip::ZipWriter<W>) {
+    let deflate = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("bomb.log", deflate.large_file(true)).unwrap();
+    let zeros = vec![b'0'; 1 << 20];
+    for _ in 0..40 {
+        w.write_all(&zeros).unwrap();
+    }
+}
+
 #[test]
 fn hostile_zip_members_are_reported_and_the_rest_diagnosed() {
     let d = tempfile::tempdir().unwrap();
@@ -142,11 +152,7 @@ fn hostile_zip_members_are_reported_and_the_rest_diagnosed() {
         w.start_file("../../escaped/CBS.log", deflate).unwrap();
         w.write_all(SEED_CBS.as_bytes()).unwrap();
         // A member that inflates far beyond the ratio limit.
-        w.start_file("bomb.log", deflate.large_file(true)).unwrap();
-        let zeros = vec![b'0'; 1 << 20];
-        for _ in 0..40 {
-            w.write_all(&zeros).unwrap();
-        }
+        write_ratio_bomb(&mut w);
         w.finish().unwrap();
     }
     let r = diagnose(&[&z]);
@@ -278,11 +284,7 @@ fn members_analysed_in_parallel_give_the_report_of_one_thread() {
                 w.write_all(SEED_CBS.as_bytes()).unwrap();
             }
         }
-        w.start_file("bomb.log", deflate.large_file(true)).unwrap();
-        let zeros = vec![b'0'; 1 << 20];
-        for _ in 0..40 {
-            w.write_all(&zeros).unwrap();
-        }
+        write_ratio_bomb(&mut w);
         w.finish().unwrap();
     }
     let run = |threads: &str| {

@@ -8,17 +8,6 @@ use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// A temporary folder on tmpfs when there is one (many small files are slow on disk).
-fn fast_tmp() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(d) = tempfile::Builder::new().prefix("sd-hostile").tempdir_in(shm) {
-            return d;
-        }
-    }
-    tempfile::tempdir().unwrap()
-}
-
 fn source<'a>(r: &'a Run, suffix: &str) -> &'a Value {
     r.json["sources"]
         .as_array()
@@ -34,7 +23,7 @@ fn warnings(s: &Value) -> String {
 
 #[test]
 fn a_file_without_any_newline_is_scanned_in_pieces() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     write(&d.path().join("CBS.log"), &vec![b'x'; 40 << 20]);
     let r = diagnose(&[d.path()]);
     assert_eq!(r.code, 0);
@@ -45,7 +34,7 @@ fn a_file_without_any_newline_is_scanned_in_pieces() {
 
 #[test]
 fn a_huge_line_does_not_hide_the_failure_after_it() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     let mut t = String::from("2017-12-06 15:30:40, Info    CBS   ");
     t.push_str(&"A".repeat(20 << 20));
     t.push('\n');
@@ -60,7 +49,7 @@ fn a_huge_line_does_not_hide_the_failure_after_it() {
 
 #[test]
 fn millions_of_continuation_lines() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     let mut t =
         String::from("2017-12-06 15:30:45, Info    CSI   00000001 Begin executing advanced installer phase 38\n");
     t.push_str(&"    continuation\n".repeat(2_000_000));
@@ -73,7 +62,7 @@ fn millions_of_continuation_lines() {
 
 #[test]
 fn a_window_flooded_with_matching_lines_keeps_bounded_evidence() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     let mut t = String::new();
     t.push_str(
         &"2017-12-06 15:30:46, Info    CBS   Startup: Rolling back KTM, because drivers failed.\n".repeat(20_000),
@@ -90,7 +79,7 @@ fn a_window_flooded_with_matching_lines_keeps_bounded_evidence() {
 
 #[test]
 fn many_incidents_are_cut_to_the_most_recent() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     let mut t = String::new();
     for h in 0..3000u32 {
         let (day, hour) = (h / 24 + 1, h % 24);
@@ -109,7 +98,7 @@ fn many_incidents_are_cut_to_the_most_recent() {
 #[cfg(unix)]
 #[test]
 fn a_symlink_loop_is_not_followed() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     write(&d.path().join("logs/CBS.log"), SEED_CBS.as_bytes());
     std::os::unix::fs::symlink(d.path(), d.path().join("logs/loop")).unwrap();
     let r = diagnose(&[d.path()]);
@@ -119,7 +108,7 @@ fn a_symlink_loop_is_not_followed() {
 
 #[test]
 fn a_hundred_thousand_tiny_files_are_cut_at_the_limit() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     write(&d.path().join("a/CBS.log"), SEED_CBS.as_bytes());
     std::fs::create_dir_all(d.path().join("b")).unwrap();
     for i in 0..100_005 {
@@ -137,7 +126,7 @@ fn a_hundred_thousand_tiny_files_are_cut_at_the_limit() {
 
 #[test]
 fn broken_encodings_are_read_and_reported_per_source() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     let mut odd = utf16le_bom(SEED_CBS);
     odd.push(0x41);
     write(&d.path().join("odd/CBS.log"), &odd);
@@ -157,7 +146,7 @@ fn broken_encodings_are_read_and_reported_per_source() {
     let mut tail = vec![0u8; 3 << 20];
     tail.extend_from_slice(b"\n");
     tail.extend_from_slice(SEED_CBS.as_bytes());
-    let z = fast_tmp();
+    let z = fast_tmp("sd-hostile");
     write(&z.path().join("CBS.log"), &tail);
     let r = diagnose(&[z.path()]);
     assert_eq!(findings(&r, RULE_A).len(), 1, "{}", r.stdout);
@@ -168,7 +157,7 @@ fn broken_encodings_are_read_and_reported_per_source() {
 fn nothing_readable_exits_2_anything_readable_follows_the_findings() {
     let out = run(&["diagnose", "/no/such/a.log", "/no/such/b.log"]);
     assert_eq!(out.status.code(), Some(2));
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     write(&d.path().join("CBS.log"), b"2020-01-01 00:00:00, Info CBS fine\n");
     let out = bin().arg("diagnose").arg(d.path().join("CBS.log")).arg("/no/such/b.log").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -194,7 +183,7 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime, u64)> {
 
 #[test]
 fn evidence_is_never_modified() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     copy_tree(&examples(), &d.path().join("folder"), &|t| t.as_bytes().to_vec());
     let z = d.path().join("bundle.zip");
     {
@@ -219,7 +208,7 @@ fn any_bytes_in_a_log_line_give_valid_json_and_inert_text() {
     evil.extend((0u8..=255).filter(|b| *b != b'\n'));
     evil.push(b'\n');
     bytes.extend(evil);
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     write(&d.path().join("CBS.log"), &bytes);
     let r = diagnose(&[d.path()]);
     assert_eq!(findings(&r, RULE_A).len(), 1);
@@ -233,7 +222,7 @@ fn any_bytes_in_a_log_line_give_valid_json_and_inert_text() {
 
 #[test]
 fn hostile_rule_files_fail_clearly() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-hostile");
     let huge = format!("id: big\ntitle: t\nseverity: error\nsummary: '{}'\n", "x".repeat(2 << 20));
     write(&d.path().join("huge/r.yaml"), huge.as_bytes());
     let out = bin().args(["rules", "test", "--rules"]).arg(d.path().join("huge")).output().unwrap();

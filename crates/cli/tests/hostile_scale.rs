@@ -10,20 +10,9 @@ use std::path::Path;
 
 const QUEUE_FAILED: &str = "2017-12-06 15:30:46, Error   CBS   Startup: Failed while processing non-critical driver operations queue. [HRESULT = 0x80070003 - ERROR_PATH_NOT_FOUND]\n";
 
-/// A temporary folder on tmpfs when there is one (many small files are slow on disk).
-fn fast_tmp() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(d) = tempfile::Builder::new().prefix("sd-scale").tempdir_in(shm) {
-            return d;
-        }
-    }
-    tempfile::tempdir().unwrap()
-}
-
 /// A second input with the seed failure (rule A).
 fn seed_input() -> tempfile::TempDir {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-scale");
     write(&d.path().join("CBS.log"), SEED_CBS.as_bytes());
     d
 }
@@ -50,7 +39,7 @@ fn seed_found_once(r: &Run, seed: &Path) {
 /// reach `min_signals` (quadratic across sources: 96 s before).
 #[test]
 fn triggers_sharing_a_second_across_many_logs() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-scale");
     let flood = QUEUE_FAILED.repeat(5_000);
     for i in 0..20 {
         write(&d.path().join(format!("m{i:02}/CBS.log")), flood.as_bytes());
@@ -65,7 +54,7 @@ fn triggers_sharing_a_second_across_many_logs() {
 /// timestamped line (each hit walked back to the chunk start: 2 MB/s).
 #[test]
 fn continuation_lines_that_hit_anchors() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-scale");
     let line = "    Failed while processing non-critical driver operations queue. [HRESULT = 0x80070003 - ERROR_PATH_NOT_FOUND]\n";
     let mut t = String::from("2017-12-06 15:30:46, Info    CBS   Begin\n");
     t.push_str(&line.repeat((16 << 20) / line.len()));
@@ -82,7 +71,7 @@ fn continuation_lines_that_hit_anchors() {
 /// (the check lines fed the same walk back: 50k folders took 16 s).
 #[test]
 fn a_windows_root_with_thousands_of_empty_stack_folders() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-scale");
     let winsxs = d.path().join("Windows/WinSxS");
     let n = 5_000;
     for i in 0..n {
@@ -104,7 +93,7 @@ fn a_windows_root_with_thousands_of_empty_stack_folders() {
 /// every record: 6.2 GB). The cut title still matches the rule's section.
 #[test]
 fn a_huge_setupapi_section_title() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-scale");
     let mut t =
         format!(">>>  [Install Driver Updates {}]\n>>>  Section start 2017/12/06 15:30:40.000\n", "x".repeat(1 << 20));
     t.push_str(&"!!!  sto:      Unable to load INF: 'C:\\Windows\\INF\\oem7.inf'(00000003)\n".repeat(6_000));
@@ -127,7 +116,7 @@ fn a_huge_setupapi_section_title() {
 /// Item 12: one line longer than 8 MiB is one line, however many pieces.
 #[test]
 fn a_single_huge_line_is_counted_once() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-scale");
     let mut t = b"2017-12-06 15:30:40, Info    CBS   ".to_vec();
     t.resize(40 << 20, b'A');
     t.push(b'\n');
@@ -144,7 +133,7 @@ fn a_single_huge_line_is_counted_once() {
 /// named by file and line, and nothing is diagnosed with half the rules.
 #[test]
 fn a_rules_folder_of_huge_regexes() {
-    let d = fast_tmp();
+    let d = fast_tmp("sd-scale");
     for i in 0..2_000 {
         let rule = format!(
             "id: big-{i}\ntitle: t\nseverity: info\nsummary: s\nsignals:\n  - id: a\n    kinds: [cbs]\n    anchor: anchor{i}\n    regex: '\\w{{1500}}'\nremediation:\n  id: x\n  steps: [s]\n"

@@ -134,3 +134,14 @@ pub const SHTD_SETUPAPI: &str = "\
 ";
 
 pub const SHTD_MISSING: &str = "C:\\Windows\\System32\\DriverStore\\FileRepository\\oem12.inf_amd64_55aa\\oem12.inf";
+
+/// A temporary folder on tmpfs when there is one (many small files are slow on disk).
+pub fn fast_tmp(prefix: &str) -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(d) = tempfile::Builder::new().prefix(prefix).tempdir_in(shm) {
+            return d;
+        }
+    }
+    tempfile::tempdir().unwrap()
+}
