@@ -355,7 +355,12 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
                         && anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
                 }
             };
-            print::text::write(&mut buf, &report, color)?;
+            // Prose wraps to the terminal; written to a file or a pipe, it does not.
+            let width = match args.output {
+                None => terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0)),
+                Some(_) => None,
+            };
+            print::text::write(&mut buf, &report, color, width)?;
         }
     }
     write_output(args.output.as_deref(), &buf)?;
@@ -619,7 +624,7 @@ fn run_inspect(path: &Path, format: ExplainFormat, members: bool, for_machine: O
             let rules = load_rules(None)?;
             let report = diagnose(&[machine.to_path_buf()], &rules, &DiagnoseOptions::default())?;
             print_source_errors(&report);
-            let package = SsuPackage { path: ins.path.clone(), packages: plan_packages(&ins), error: None };
+            let package = ssu_package(&ins);
             Some((machine.display().to_string(), plan::ssu_fit(&report, &package)))
         }
     };
@@ -656,6 +661,28 @@ fn run_inspect(path: &Path, format: ExplainFormat, members: bool, for_machine: O
                 (None, None) => "not an update package: no package identity (.mum) inside".to_string(),
             };
             writeln!(out, "  verdict: {verdict}")?;
+            if !ins.stack_folders.is_empty() || ins.other_component_folders > 0 {
+                // What a servicing stack restore would copy, by version.
+                let mut versions: Vec<(&str, Vec<&str>)> = Vec::new();
+                for f in &ins.stack_folders {
+                    match versions.iter_mut().find(|(v, _)| *v == f.version) {
+                        Some((_, arches)) if arches.contains(&f.arch.as_str()) => {}
+                        Some((_, arches)) => arches.push(&f.arch),
+                        None => versions.push((&f.version, vec![&f.arch])),
+                    }
+                }
+                let stacks: Vec<String> = versions
+                    .iter()
+                    .map(|(v, a)| format!("{} ({})", print::inert(v), print::inert(&a.join(", "))))
+                    .collect();
+                let stacks = if stacks.is_empty() { "none".to_string() } else { stacks.join("; ") };
+                writeln!(
+                    out,
+                    "  servicing stack folders: {} {stacks}; other component folders: {}",
+                    ins.stack_folders.len(),
+                    ins.other_component_folders
+                )?;
+            }
             if let Some((machine, fit)) = &fit {
                 writeln!(out, "  for {}: {}", print::inert(machine), fit.sentence())?;
                 for r in &fit.reasons {
@@ -822,10 +849,10 @@ fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
     // Absolute, so that a Windows path stays usable as the script's default.
     let path = &std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let ins = inspect_archive(path).context("--ssu")?;
-    let packages = plan_packages(&ins);
+    let package = ssu_package(&ins);
     // Not an update package (a cab of something else, a cabinet that
     // cannot be decoded): bad input, like a file that is not an archive.
-    if packages.is_empty() {
+    if package.packages.is_empty() {
         let why = if ins.errors.is_empty() {
             "no package identity (.mum) found inside".to_string()
         } else {
@@ -833,12 +860,22 @@ fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
         };
         bail!("--ssu {}: not an update package: {why}; no plan written", path.display());
     }
-    Ok(SsuPackage { path: ins.path, packages, error: None })
+    Ok(package)
 }
 
-/// (name, version, arch, is_servicing_stack) of each package, as the plan's fit check takes them.
-fn plan_packages(ins: &archive::Inspection) -> Vec<(String, String, String, bool)> {
-    ins.packages.iter().map(|p| (p.name.clone(), p.version.clone(), p.arch.clone(), p.is_servicing_stack)).collect()
+/// What the plan's fit check and folder choice take from an inspection.
+fn ssu_package(ins: &archive::Inspection) -> SsuPackage {
+    SsuPackage {
+        path: ins.path.clone(),
+        packages: ins
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), p.version.clone(), p.arch.clone(), p.is_servicing_stack))
+            .collect(),
+        error: None,
+        stack_folders: ins.stack_folders.clone(),
+        other_folders: ins.other_component_folders,
+    }
 }
 
 /// The current UTC time, for `--stamp`.

@@ -86,11 +86,27 @@ fn scenario_b_full_set_cites_every_log() {
         assert!(files.contains(f), "evidence from {f}: {files:?}");
     }
     let steps = b[0]["remediation"]["steps"].to_string();
-    for needle in
-        ["expand -F:*", "/COPYALL /B /R:0 /W:0 /L", "/LOG+:", "Do not take ownership", "Component Based Servicing"]
-    {
+    for needle in [
+        "expand -F:*",
+        "/E /COPY:DAT /DCOPY:T /B /R:0 /W:0",
+        "/LOG+:",
+        "/setowner",
+        "Do not take ownership",
+        "Component Based Servicing",
+        "servicing-doctor plan --ssu",
+    ] {
         assert!(steps.contains(needle), "{needle}");
     }
+    // The article's copy into the WinSxS root, with the work folder's
+    // permissions, is what the plan corrects: no report shows it.
+    assert!(!steps.contains("robocopy $_.FullName $dst") && !steps.contains("/COPYALL /B"), "{steps}");
+    // Steps and their commands apart, for printers and scripts.
+    let actions = b[0]["remediation"]["actions"].as_array().unwrap();
+    let reg = actions.iter().find(|a| a["shell"] == "cmd").unwrap();
+    assert_eq!(
+        reg["commands"][0],
+        "reg query \"HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Version\""
+    );
     assert!(findings(&r, RULE_A).is_empty());
 }
 

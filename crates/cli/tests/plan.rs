@@ -85,11 +85,12 @@ fn plan_contents_follow_the_seed_and_stay_safe() {
     let order = [
         "Step 1: back up",
         "reg.exe query 'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Version'",
-        "New-Item -ItemType Directory -Force -Path $WorkDir",
-        "& expand.exe -F:* $Msu $WorkDir",
-        "/E /COPYALL /B /R:0 /W:0 /L /NFL /NDL /NP /NJH /NJS",
+        "New-Item -ItemType Directory -Force -Path $Run",
+        "& expand.exe -F:* $Msu $Run",
+        "/E /COPY:DAT /DCOPY:T /B /R:0 /W:0 /L /NP /NJH /NJS",
         "if (-not $Apply) {",
-        "/E /COPYALL /B /R:0 /W:0 ('/LOG+:' + $LogFile)",
+        "/E /COPY:DAT /DCOPY:T /B /R:0 /W:0 ('/LOG+:' + $LogFile)",
+        "/setowner 'NT SERVICE\\TrustedInstaller'",
         "cbscore.dll",
         "Try the in-place upgrade again.",
     ];
@@ -98,8 +99,8 @@ fn plan_contents_follow_the_seed_and_stay_safe() {
         let i = s[at..].find(needle).unwrap_or_else(|| panic!("{needle} missing or out of order"));
         at += i + needle.len();
     }
-    assert!(s.contains("#   for /d %i in"), "the cmd alternative is a comment");
-    for forbidden in ["takeown", "icacls", "Set-Acl", "Invoke-Expression", "iex ", "-EncodedCommand"] {
+    assert!(s.contains("#      robocopy \"C:\\TemporaryFolder\\ssu\\<folder>\""), "the by-hand commands are comments");
+    for forbidden in ["takeown", "/grant", "/reset", "Set-Acl", "Invoke-Expression", "iex ", "-EncodedCommand"] {
         assert!(!s.to_ascii_lowercase().contains(&forbidden.to_ascii_lowercase()), "{forbidden}");
     }
     assert!(s.contains("Stop-Plan"), "fails loudly");
@@ -510,4 +511,199 @@ fn plans_declare_only_the_parameters_they_use() {
     assert!(a.contains("$WorkDir"));
     let b = script(&run_in_repo(&["plan", "examples/upgrade-process-drivers"]));
     assert!(b.contains("[string]$Msu = ") && b.contains("[string]$LogFile = 'C:\\Repair\\WinSxS_Repair.log'"), "{b}");
+}
+
+/// The lines of a script that run (not comments, not the comment block at the top).
+fn code_lines(s: &str) -> Vec<&str> {
+    let body = &s[s.find("#>").expect("comment-based help")..];
+    body.lines().filter(|l| !l.trim_start().starts_with('#')).collect()
+}
+
+/// Seed B on an offline root with a damaged servicing stack folder, and a
+/// combined SSU + cumulative update package: only the stack folders of the
+/// package's stack version are restored; the preview lists files; the copy
+/// keeps WinSxS's permissions and the verify step checks owner and ACL.
+#[test]
+fn seed_b_plan_with_a_combined_package_restores_only_the_stack() {
+    let root = common::root::healthy_root();
+    common::root::scenario_b_logs(&root);
+    std::fs::remove_dir_all(root.winsxs().join(common::root::ONECORE)).unwrap();
+    let pkg = tempfile::tempdir().unwrap();
+    let msu = pkg.path().join("windows10.0-kb5030000-x64.msu");
+    std::fs::write(&msu, combined_msu()).unwrap();
+
+    // inspect: the verdict, the stack folders, how it fits the machine.
+    let o = bin().arg("inspect").arg(&msu).arg("--for").arg(root.path()).output().unwrap();
+    let t = stdout(&o);
+    assert!(t.contains("verdict: servicing stack update: Package_for_ServicingStack_4717 19041.4717.1.1 amd64"), "{t}");
+    assert!(t.contains("servicing stack folders: 3 10.0.19041.4717 (amd64, wow64); other component folders: 2"), "{t}");
+    assert!(t.contains(": fits this computer"), "{t}");
+
+    let o = bin().arg("plan").arg("--ssu").arg(&msu).arg(root.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = script(&o);
+    let (_, errors) = verbatim_ranges(&s);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(s.contains("$StackVersion = '10.0.19041.4717'"), "{s}");
+    assert!(s.contains("$Arch = 'amd64'"), "{s}");
+    // The inspected package's stack folders, and only those, are expected.
+    let start = s.find("$Expected = @(").unwrap();
+    let expected = &s[start..start + s[start..].find("\n)").unwrap()];
+    for f in COMBINED_STACK {
+        assert!(expected.contains(&format!("'{f}'")), "{f} in {expected}");
+    }
+    for f in COMBINED_OTHER {
+        assert!(!s.contains(f), "{f} is the cumulative update's");
+    }
+    // The script's own choice (for a package it was not given) picks the
+    // same folders: its pattern, read by a regex engine.
+    let line = s.lines().find(|l| l.starts_with("$Pattern = '")).unwrap();
+    let pattern = line.trim_start_matches("$Pattern = '").trim_end_matches('\'');
+    let re = regex::RegexBuilder::new(pattern).case_insensitive(true).build().unwrap();
+    for f in COMBINED_STACK {
+        let c = re.captures(f).unwrap_or_else(|| panic!("{f}"));
+        assert_eq!(&c["version"], "10.0.19041.4717");
+    }
+    for f in COMBINED_OTHER.iter().chain(
+        ["amd64_microsoft-windows-servicingstackfoo_31bf3856ad364e35_10.0.19041.4717_none_0123456789abcdef"].iter(),
+    ) {
+        assert!(!re.is_match(f), "{f}");
+    }
+    let code = code_lines(&s);
+    let copies: Vec<&&str> = code.iter().filter(|l| l.contains("& robocopy.exe")).collect();
+    assert_eq!(copies.len(), 2, "one preview and one copy: {copies:?}");
+    for l in &copies {
+        // Each folder into the WinSxS folder of its name; data, attributes
+        // and times only, so WinSxS's inherited permissions apply.
+        assert!(l.contains("& robocopy.exe $F.FullName $To /E /COPY:DAT /DCOPY:T /B /R:0 /W:0"), "{l}");
+        for flag in ["/COPYALL", "/SEC", "/COPY:DATS", "/NFL", "/NDL"] {
+            assert!(!l.contains(flag), "{flag} in {l}");
+        }
+    }
+    assert!(copies[0].contains(" /L "), "the first is the preview");
+    assert!(code.iter().any(|l| l.contains("foreach ($F in $Copy)")), "copies what was chosen");
+    assert!(code.iter().any(|l| l.contains("& icacls.exe $To /setowner 'NT SERVICE\\TrustedInstaller' /T /C /Q")));
+    // Verify: owner and access list of each restored folder against an intact sibling.
+    for needle in [
+        "$Want = Get-Acl -LiteralPath $Sibling.FullName",
+        "if ($Acl.Owner -ne $Want.Owner)",
+        "$Acl.GetSecurityDescriptorSddlForm('Access') -ne $WantAccess",
+    ] {
+        assert!(code.iter().any(|l| l.contains(needle)), "{needle}");
+    }
+    // Stops when the package holds no stack folder for this computer.
+    assert!(s.contains("Stop-Plan ('The package holds no servicing stack ' + $StackVersion + ' folder for ' + $Arch"));
+    // One source: the rule's by-hand commands (shown by diagnose, and as
+    // comments here) copy with the same flags as the script.
+    let by_hand = s.lines().find(|l| l.starts_with("#      robocopy ")).expect("the rule's robocopy step");
+    let flags = |l: &str| -> Vec<String> {
+        l.split_whitespace().filter(|w| w.starts_with('/') && !w.starts_with("/LOG")).map(str::to_string).collect()
+    };
+    let copy_line = copies[1];
+    assert_eq!(flags(by_hand), flags(copy_line), "{by_hand}\n{copy_line}");
+    let owner = s.lines().find(|l| l.starts_with("#      icacls ")).expect("the rule's icacls step");
+    assert!(owner.ends_with("/setowner \"NT SERVICE\\TrustedInstaller\" /T /C /Q"), "{owner}");
+    // The choice of flags is explained where it is made.
+    assert!(s.contains("# Permissions. Microsoft's article says not to take ownership"), "{s}");
+}
+
+/// A real .msu that is not a servicing stack update: the verdict says so
+/// and the script stops; a file that is not a package: exit 2, no script.
+#[test]
+fn seed_b_plan_refuses_what_is_not_the_stack() {
+    let root = common::root::healthy_root();
+    common::root::scenario_b_logs(&root);
+    if let Some(shared) = std::env::var_os("SERVICING_DOCTOR_SHARED") {
+        let msu = Path::new(&shared).join("corpus/artifacts/cab/Windows6.1-KB2999226-x64.msu");
+        let o = bin().arg("plan").arg("--ssu").arg(&msu).arg(root.path()).output().unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        let s = script(&o);
+        assert!(s.contains("$Fit = 'does not fit'"), "{s}");
+        assert!(s.contains("Stop-Plan 'The package does not fit this computer"), "{s}");
+        assert!(s.contains("$StackVersion = ''"), "no stack folder chosen: {s}");
+    } else {
+        eprintln!("skipped the real .msu: SERVICING_DOCTOR_SHARED is not set");
+    }
+    let pkg = tempfile::tempdir().unwrap();
+    let lcu_only = pkg.path().join("lcu.cab");
+    std::fs::write(&lcu_only, cab_of(&[("x.txt", b"not a package")])).unwrap();
+    let o = bin().arg("plan").arg("--ssu").arg(&lcu_only).arg(root.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not an update package"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Seed B on the offline root: every command of the remediation reaches the
+/// admin whole. Markdown (rendered by a GFM renderer): a fenced code block
+/// of the step's shell holding the command as is; text (not a terminal):
+/// the command alone on its line, never wrapped; HTML: `<pre><code>`.
+#[test]
+fn seed_b_reports_keep_commands_whole() {
+    let root = common::root::healthy_root();
+    common::root::scenario_b_logs(&root);
+    std::fs::remove_dir_all(root.winsxs().join(common::root::ONECORE)).unwrap();
+    let run = diagnose(&[root.path()]);
+    let b = findings(&run, RULE_B);
+    let actions = b[0]["remediation"]["actions"].as_array().unwrap();
+    let commands: Vec<(&str, &str)> = actions
+        .iter()
+        .flat_map(|a| {
+            let shell = a["shell"].as_str().unwrap_or("");
+            a["commands"].as_array().into_iter().flatten().map(move |c| (shell, c.as_str().unwrap()))
+        })
+        .collect();
+    assert!(commands.len() >= 6, "{commands:?}");
+    assert!(commands.iter().any(|(_, c)| c.contains("Component Based Servicing\\Version\"")));
+
+    let md = bin().args(["diagnose", "--format", "md"]).arg(root.path()).output().unwrap();
+    let md = String::from_utf8(md.stdout).unwrap();
+    let mut options = comrak::Options::default();
+    options.extension.table = true;
+    options.extension.autolink = true;
+    let arena = comrak::Arena::new();
+    let doc = comrak::parse_document(&arena, &md, &options);
+    let blocks: Vec<(String, String)> = doc
+        .descendants()
+        .filter_map(|n| match &n.data().value {
+            comrak::nodes::NodeValue::CodeBlock(c) => Some((c.info.clone(), c.literal.clone())),
+            _ => None,
+        })
+        .collect();
+    for (shell, cmd) in &commands {
+        assert!(
+            blocks.iter().any(|(info, text)| info == shell && text.lines().any(|l| l == *cmd)),
+            "{cmd} in a {shell} block: {blocks:?}"
+        );
+    }
+    for (_, text) in &blocks {
+        assert!(!text.contains("\\\\") && !text.contains("&amp;") && !text.contains("\\|"), "{text}");
+    }
+    // What support asks first: stated from the hives and logs, or said to be missing.
+    for row in [
+        "| OS build | Windows 10 Pro 22H2, build 19045.4717 |",
+        "| Servicing stack | ` 10.0.19041.4717 ` |",
+        "| Failure time (UTC) | 2025-10-14 02:12:06 UTC |",
+        "| Machine name | ` PC-SEED-B ` |",
+        "| Update or package | _not in the logs_ |",
+    ] {
+        assert!(md.contains(row), "{row} in\n{md}");
+    }
+
+    let text = bin().arg("diagnose").arg(root.path()).output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    for (_, cmd) in &commands {
+        assert!(text.lines().any(|l| l.trim_start() == *cmd), "{cmd} alone on a line:\n{text}");
+    }
+    // Not a terminal: prose is not wrapped either.
+    let summary = b[0]["summary"].as_str().unwrap();
+    assert!(text.lines().any(|l| l.trim() == summary), "{summary}");
+
+    let html = bin().args(["diagnose", "--format", "html"]).arg(root.path()).output().unwrap();
+    let html = String::from_utf8(html.stdout).unwrap();
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    assert!(html.contains(&format!("<pre><code>{}", esc(commands[0].1))), "{html}");
 }

@@ -3,89 +3,10 @@
 //! SOFTWARE hive (written by the test-only REGF writer).
 
 mod common;
+use common::root::*;
 use common::*;
 use serde_json::Value;
-use servicing_doctor::checks::regf_writer::HiveBuilder;
 use std::path::{Path, PathBuf};
-
-const VER: &str = "10.0.19041.4717";
-const MAIN: &str = "amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.4717_none_7e3a3f7b7c6a1b2c";
-const ONECORE: &str =
-    "amd64_microsoft-windows-servicingstack-onecore_31bf3856ad364e35_10.0.19041.4717_none_da44c3c8cf2df25a";
-const INETSRV: &str =
-    "amd64_microsoft-windows-servicingstack-inetsrv_31bf3856ad364e35_10.0.19041.4717_none_d120fd2616d820ec";
-const X86: &str = "x86_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.4717_none_49349333becd638e";
-
-struct Root {
-    dir: tempfile::TempDir,
-}
-
-impl Root {
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn winsxs(&self) -> PathBuf {
-        self.path().join("Windows/WinSxS")
-    }
-}
-
-fn software(registered: bool) -> Vec<u8> {
-    let mut h = HiveBuilder::new();
-    h.value_sz("Microsoft\\Windows NT\\CurrentVersion", "ProductName", "Windows 10 Pro", false)
-        .value_sz("Microsoft\\Windows NT\\CurrentVersion", "DisplayVersion", "22H2", false)
-        .value_sz("Microsoft\\Windows NT\\CurrentVersion", "CurrentBuild", "19045", false)
-        .value_dword("Microsoft\\Windows NT\\CurrentVersion", "UBR", 4717)
-        .value_sz("Microsoft\\Windows NT\\CurrentVersion", "EditionID", "Professional", false)
-        .value_sz("Microsoft\\Windows NT\\CurrentVersion", "InstallationType", "Client", false);
-    if registered {
-        h.value_sz(
-            "Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Version",
-            VER,
-            &format!("%SystemRoot%\\WinSxS\\{MAIN}"),
-            true,
-        );
-    } else {
-        h.key("Microsoft\\Windows\\CurrentVersion\\Component Based Servicing");
-    }
-    h.build()
-}
-
-/// A healthy installation with a few unrelated WinSxS components.
-fn healthy_root() -> Root {
-    let dir = tempfile::tempdir().unwrap();
-    let r = Root { dir };
-    write(&r.path().join("Windows/System32/config/SOFTWARE"), &software(true));
-    for f in [MAIN, ONECORE, INETSRV, X86] {
-        let files: &[&str] =
-            if f == MAIN || f == X86 { &["cbscore.dll", "TiWorker.exe", "wcp.dll"] } else { &["x.dll"] };
-        for file in files {
-            write(&r.winsxs().join(f).join(file), b"MZ");
-        }
-    }
-    for i in 0..50 {
-        std::fs::create_dir_all(r.winsxs().join(format!(
-            "amd64_microsoft-windows-component{i}_31bf3856ad364e35_10.0.19041.{i}_none_0123456789abcdef"
-        )))
-        .unwrap();
-    }
-    write(
-        &r.path().join("Windows/Logs/CBS/CBS.log"),
-        std::fs::read(examples().join("healthy/Windows/Logs/CBS/CBS.log")).unwrap().as_slice(),
-    );
-    r
-}
-
-fn scenario_b_logs(r: &Root) {
-    let ex = examples().join("upgrade-process-drivers");
-    for rel in [
-        "$WINDOWS.~BT/Sources/Panther/setupact.log",
-        "$WINDOWS.~BT/Sources/Panther/setuperr.log",
-        "Windows/Logs/DISM/dism.log",
-        "Windows/Logs/CBS/CBS.log",
-    ] {
-        write(&r.path().join(rel), &std::fs::read(ex.join(rel)).unwrap());
-    }
-}
 
 fn check<'a>(r: &'a Run, id: &str) -> &'a Value {
     r.json["checks"]

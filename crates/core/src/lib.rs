@@ -17,6 +17,7 @@ pub mod report;
 pub mod rules;
 pub mod sources;
 pub mod stream;
+pub mod support;
 
 pub use diagnose::{diagnose, diagnose_each, diagnose_live, DiagnoseOptions};
 pub use kind::LogKind;

@@ -14,6 +14,7 @@
 
 use crate::report::{Finding, Report};
 use crate::rules::Severity;
+use crate::sources::archive::PackageFolder;
 use std::fmt::Write as _;
 
 /// The UTF-8 byte order mark every script starts with.
@@ -106,6 +107,63 @@ pub struct SsuPackage {
     pub packages: Vec<(String, String, String, bool)>,
     /// Why it could not be inspected, if it could not.
     pub error: Option<String>,
+    /// The servicing stack component folders inside.
+    pub stack_folders: Vec<PackageFolder>,
+    /// Other component folders inside (a combined package's cumulative update).
+    pub other_folders: u64,
+}
+
+/// The folders a servicing stack restore copies from a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackSelection {
+    /// The package's servicing stack version (a component version).
+    pub version: String,
+    /// Folder names to copy: every stack folder of that version.
+    pub copy: Vec<String>,
+    /// (folder name or what, why) of what is not copied.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Choose the servicing stack folders of the package for a machine of
+/// `arch` (the package's own architecture when unknown): every stack folder
+/// whose version is that of the package's main stack folder for the
+/// architecture. `Err` says why there is none.
+pub fn stack_selection(ssu: &SsuPackage, arch: Option<&str>) -> Result<StackSelection, String> {
+    let package_arch = ssu.packages.iter().find(|p| p.3).or(ssu.packages.first()).map(|p| p.2.as_str());
+    let arch = arch.or(package_arch).unwrap_or("").to_ascii_lowercase();
+    let mut mains: Vec<&str> = ssu
+        .stack_folders
+        .iter()
+        .filter(|f| f.family == "servicingstack" && f.arch == arch)
+        .map(|f| f.version.as_str())
+        .collect();
+    // Highest first; an older stack beside it is not the package's.
+    mains.sort_by(|a, b| crate::checks::winsxs::compare_versions(b, a));
+    let Some(version) = mains.first().map(|v| v.to_string()) else {
+        return Err(if ssu.stack_folders.is_empty() {
+            "the package holds no servicing stack folder".to_string()
+        } else {
+            format!("the package holds no servicing stack folder for {arch}")
+        });
+    };
+    let mut copy = Vec::new();
+    let mut skipped = Vec::new();
+    for f in &ssu.stack_folders {
+        if f.version == version {
+            if !copy.contains(&f.name) {
+                copy.push(f.name.clone());
+            }
+        } else {
+            skipped.push((f.name.clone(), format!("servicing stack {}, not the package's {version}", f.version)));
+        }
+    }
+    if ssu.other_folders > 0 {
+        skipped.push((
+            format!("{} other component folder(s)", ssu.other_folders),
+            "not the servicing stack (in a combined package, the cumulative update's components)".to_string(),
+        ));
+    }
+    Ok(StackSelection { version, copy, skipped })
 }
 
 #[derive(Debug, Clone, Default)]
@@ -144,6 +202,9 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
     if !is_ssu {
         ok = false;
         reasons.push(format!("{name} {version} does not say it is a servicing stack update"));
+    } else if let Err(e) = stack_selection(ssu, report.system.get("arch").map(String::as_str)) {
+        ok = false;
+        reasons.push(e);
     }
     if let Some(m) = report.system.get("arch") {
         if !arch.eq_ignore_ascii_case(m) && !arch.eq_ignore_ascii_case("neutral") {
@@ -158,16 +219,19 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
         .and_then(|b| b.split('.').next())
         .or_else(|| report.system.get("os_version_in_logs").and_then(|v| v.split('.').nth(2)))
         .map(str::to_string);
-    let pkg_build = version.split('.').nth(2).map(str::to_string);
-    // Packages before Windows 10 carry the NT version (6.1, 6.3), no build.
-    let pkg_nt: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
-    // Builds before Windows 10 name their NT version (7601 is 6.1, 9600 is 6.3).
-    let machine_nt = build.as_deref().and_then(|b| b.parse::<u32>().ok()).map(|b| match b {
-        0..=7601 => "6.1",
-        7602..=9200 => "6.2",
-        9201..=9600 => "6.3",
-        _ => "10.0",
-    });
+    // Windows 10 and later packages name the build first (19041.4163.1.3);
+    // component-style versions read 10.0.BUILD.REVISION; packages before
+    // Windows 10 carry the NT version (6.1.x.y), no build.
+    let parts: Vec<&str> = version.split('.').collect();
+    let number = |i: usize| parts.get(i).and_then(|p| p.parse::<u32>().ok());
+    let (pkg_nt, pkg_build) = match number(0) {
+        Some(b) if b >= 7600 => (nt_of_build(b).to_string(), Some(b.to_string())),
+        Some(10) if number(1) == Some(0) && number(2).is_some_and(|b| b >= 10240) => {
+            ("10.0".to_string(), number(2).map(|b| b.to_string()))
+        }
+        _ => (parts.iter().take(2).copied().collect::<Vec<_>>().join("."), None),
+    };
+    let machine_nt = build.as_deref().and_then(|b| b.parse::<u32>().ok()).map(nt_of_build);
     match (&build, &pkg_build) {
         (Some(b), _) if machine_nt.is_some_and(|m| m != pkg_nt) => {
             ok = false;
@@ -176,8 +240,6 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
                 machine_nt.unwrap_or("?")
             ));
         }
-        // NT 6.x package versions carry no build to compare.
-        (Some(_), _) if pkg_nt != "10.0" => {}
         (Some(b), Some(p)) if b != p && !same_servicing_branch(b, p) => {
             ok = false;
             reasons.push(format!("package is for build {p}, the machine runs build {b}"));
@@ -185,11 +247,17 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
         (None, _) => reasons.push("the machine's build is unknown (no SOFTWARE hive was read)".into()),
         _ => {}
     }
-    if let Some(reg) = report.system.get("servicing_stack_registered") {
-        let newest = reg.split(", ").next().unwrap_or(reg);
-        if crate::checks::winsxs::compare_versions(&version, newest) == std::cmp::Ordering::Less {
+    // WinSxS folders are named by version: only a package of the damaged
+    // stack's version puts its folders back.
+    if let (true, Ok(sel), Some(want)) =
+        (is_ssu, stack_selection(ssu, report.system.get("arch").map(String::as_str)), machine_stack(report))
+    {
+        if sel.version != want {
             ok = false;
-            reasons.push(format!("package version {version} is older than the registered servicing stack {newest}"));
+            reasons.push(format!(
+                "the package holds servicing stack {}, the machine's is {want}: WinSxS folders are named by version, so only the servicing stack update of version {want} puts them back",
+                sel.version
+            ));
         }
     }
     let verdict = if ok && build.is_some() {
@@ -200,6 +268,30 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
         "does not fit"
     };
     Fit { verdict, reasons }
+}
+
+/// The NT version of a build (7601 is 6.1, 9600 is 6.3, 10240 on 10.0).
+fn nt_of_build(b: u32) -> &'static str {
+    match b {
+        0..=7601 => "6.1",
+        7602..=9200 => "6.2",
+        9201..=9600 => "6.3",
+        _ => "10.0",
+    }
+}
+
+/// The servicing stack version the machine needs back: that of the damaged
+/// folder a finding names, else the newest registered one.
+fn machine_stack(report: &Report) -> Option<String> {
+    let named = report.findings.iter().filter(|f| f.severity == Severity::Error).find_map(|f| {
+        let path = f.facts.get("missing")?;
+        let leaf = path.rsplit(['\\', '/']).find(|p| !p.is_empty())?;
+        crate::checks::winsxs::parse_component_name(leaf).map(|c| c.version)
+    });
+    named.or_else(|| {
+        let reg = report.system.get("servicing_stack_registered")?;
+        reg.split(", ").max_by(|a, b| crate::checks::winsxs::compare_versions(a, b)).map(str::to_string)
+    })
 }
 
 impl Fit {
@@ -298,8 +390,15 @@ fn header(
     let _ = writeln!(s, ".DESCRIPTION");
     let _ = writeln!(s, "    Read every step before you run it. Run it once as is: it only checks and");
     let _ = writeln!(s, "    previews. Run it again with -Apply to make the changes. It never takes");
-    let _ = writeln!(s, "    ownership of files and never changes permissions. It stops with a message");
-    let _ = writeln!(s, "    and a non-zero exit code at the first step that fails.");
+    if restores_from_package {
+        let _ = writeln!(s, "    ownership of files and never changes permissions: what it restores");
+        let _ = writeln!(s, "    inherits the permissions of WinSxS and goes back to its owner there,");
+        let _ = writeln!(s, "    TrustedInstaller. It stops with a message and a non-zero exit code at the");
+        let _ = writeln!(s, "    first step that fails.");
+    } else {
+        let _ = writeln!(s, "    ownership of files and never changes permissions. It stops with a message");
+        let _ = writeln!(s, "    and a non-zero exit code at the first step that fails.");
+    }
     let _ = writeln!(s, "    The evidence it was made from is in $Evidence below.");
     if let Some(t) = &opts.stamp {
         // The stamp comes from our own clock; still keep it to safe characters.
@@ -444,86 +543,32 @@ fn ssu_plan(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) 
     let _ =
         writeln!(s, "if (-not (Test-Path -LiteralPath $Msu -PathType Leaf)) {{ Stop-Plan ('Not found: ' + $Msu) }}");
     let _ = writeln!(s);
-    let _ = writeln!(s, "Write-Step 'Step 4: work and log folders, then extract the update'");
-    let _ = writeln!(s, "New-Item -ItemType Directory -Force -Path $WorkDir | Out-Null");
-    let _ = writeln!(s, "New-Item -ItemType Directory -Force -Path (Split-Path -Parent $LogFile) | Out-Null");
-    let _ = writeln!(s, "& expand.exe -F:* $Msu $WorkDir");
-    let _ = writeln!(s, "if ($LASTEXITCODE -ne 0) {{ Stop-Plan ('expand failed on ' + $Msu) }}");
-    let _ = writeln!(s, "# A modern .msu holds the SSU as an inner cab: extract it too (WSUSSCAN.cab is metadata).");
-    let _ = writeln!(s, "$Src = $WorkDir");
-    let _ = writeln!(s, "$Inner = @(Get-ChildItem -LiteralPath $WorkDir -Filter '*.cab' -File | Where-Object {{ $_.Name -ne 'WSUSSCAN.cab' }})");
-    let _ = writeln!(s, "if ($Inner.Count -gt 0) {{");
-    let _ = writeln!(s, "    $Src = Join-Path $WorkDir 'ssu'");
-    let _ = writeln!(s, "    New-Item -ItemType Directory -Force -Path $Src | Out-Null");
-    let _ = writeln!(s, "    foreach ($Cab in $Inner) {{");
-    let _ = writeln!(s, "        & expand.exe -F:* $Cab.FullName $Src");
-    let _ = writeln!(s, "        if ($LASTEXITCODE -ne 0) {{ Stop-Plan ('expand failed on ' + $Cab.FullName) }}");
-    let _ = writeln!(s, "    }}");
-    let _ = writeln!(s, "}}");
-    let _ = writeln!(s, "$Folders = @(Get-ChildItem -LiteralPath $Src -Directory -Force)");
-    let _ =
-        writeln!(s, "if ($Folders.Count -eq 0) {{ Stop-Plan ('No component folders were extracted into ' + $Src) }}");
-    let _ =
-        writeln!(s, "if (-not ($Folders | Where-Object {{ $_.Name -like '*_microsoft-windows-servicingstack*' }})) {{");
-    let _ = writeln!(s, "    Stop-Plan 'The package holds no servicing stack folder: is it a servicing stack update?'");
-    let _ = writeln!(s, "}}");
-    let _ = writeln!(s);
-    let _ = writeln!(s, "# Each extracted folder goes into the WinSxS folder of the same name. (The article's");
-    let _ = writeln!(s, "# 'robocopy <folder> C:\\Windows\\WinSxS' would copy the folder's files loose into WinSxS.)");
-    let _ =
-        writeln!(s, "# Do not take ownership of WinSxS or change its permissions: robocopy /B /COPYALL keeps them.");
-    let _ = writeln!(s, "# The same copy from an administrative Command Prompt:");
-    let _ = writeln!(s, "#   for /d %i in (C:\\TemporaryFolder\\ssu\\*) do robocopy \"%i\" \"C:\\Windows\\WinSxS\\%~nxi\" /E /COPYALL /B /R:0 /W:0");
-    let _ = writeln!(s, "$Dst = Join-Path $env:SystemRoot 'WinSxS'");
-    let _ = writeln!(s, "Write-Step 'Step 5: preview the copy (robocopy /L lists, changes nothing)'");
-    let _ = writeln!(s, "foreach ($F in $Folders) {{");
-    let _ = writeln!(
-        s,
-        "    & robocopy.exe $F.FullName (Join-Path $Dst $F.Name) /E /COPYALL /B /R:0 /W:0 /L /NFL /NDL /NP /NJH /NJS"
-    );
-    let _ = writeln!(s, "    if ($LASTEXITCODE -ge 8) {{ Stop-Plan ('robocopy preview failed for ' + $F.Name + ' (exit ' + $LASTEXITCODE + ')') }}");
-    let _ = writeln!(s, "}}");
-    let _ = writeln!(s, "if (-not $Apply) {{");
-    let _ = writeln!(s, "    Write-Host ''");
-    let _ =
-        writeln!(s, "    Write-Host 'Preview done. Review the list above, then run this script again with -Apply.'");
-    let _ = writeln!(s, "    exit 0");
-    let _ = writeln!(s, "}}");
-    let _ = writeln!(s);
-    let _ = writeln!(s, "Write-Step 'Step 6: copy the servicing stack folders (logged)'");
-    let _ = writeln!(s, "foreach ($F in $Folders) {{");
-    let _ = writeln!(
-        s,
-        "    & robocopy.exe $F.FullName (Join-Path $Dst $F.Name) /E /COPYALL /B /R:0 /W:0 ('/LOG+:' + $LogFile)"
-    );
-    let _ = writeln!(s, "    if ($LASTEXITCODE -ge 8) {{ Stop-Plan ('robocopy failed for ' + $F.Name + ' (exit ' + $LASTEXITCODE + '); see ' + $LogFile) }}");
-    let _ = writeln!(s, "}}");
-    let _ = writeln!(s);
-    let _ = writeln!(s, "Write-Step 'Step 7: verify every servicing stack folder'");
-    let _ = writeln!(s, "$Problems = @()");
-    let _ = writeln!(
-        s,
-        "$Stack = @(Get-ChildItem -LiteralPath $Dst -Directory -Force -Filter '*_microsoft-windows-servicingstack*')"
-    );
-    let _ = writeln!(s, "if ($Stack.Count -eq 0) {{ $Problems += 'no servicing stack folder in WinSxS' }}");
-    let _ = writeln!(s, "foreach ($D in $Stack) {{");
-    let _ = writeln!(s, "    if (-not (Get-ChildItem -LiteralPath $D.FullName -Force | Select-Object -First 1)) {{ $Problems += ($D.Name + ' is empty') }}");
-    let _ = writeln!(s, "    elseif ($D.Name -like '*_microsoft-windows-servicingstack_*' -and -not (Test-Path -LiteralPath (Join-Path $D.FullName 'cbscore.dll'))) {{ $Problems += ($D.Name + ' has no cbscore.dll') }}");
-    let _ = writeln!(s, "}}");
-    let _ = writeln!(s, "$Registered = Get-Item -LiteralPath 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Version' -ErrorAction SilentlyContinue");
-    let _ = writeln!(s, "if ($Registered) {{");
-    let _ = writeln!(s, "    foreach ($Name in $Registered.GetValueNames()) {{");
-    let _ = writeln!(s, "        $Path = [Environment]::ExpandEnvironmentVariables([string]$Registered.GetValue($Name, '', 'DoNotExpandEnvironmentNames'))");
-    let _ = writeln!(s, "        if (-not (Test-Path -LiteralPath (Join-Path $Path 'cbscore.dll'))) {{ $Problems += ('registered version ' + $Name + ': no cbscore.dll in ' + $Path) }}");
-    let _ = writeln!(s, "    }}");
-    let _ = writeln!(s, "}}");
-    let _ = writeln!(s, "if ($Problems.Count -gt 0) {{ Stop-Plan ('still damaged: ' + ($Problems -join '; ')) }}");
-    let _ = writeln!(
-        s,
-        "Write-Host 'Every servicing stack folder is present, non-empty, and the main ones hold cbscore.dll.'"
-    );
-    let _ = writeln!(s);
-    let _ = writeln!(s, "Write-Step 'Step 8: retry'");
+    // The stack version and folders servicing-doctor saw in the inspected
+    // package: the script checks that the package it extracts is that one.
+    let machine_arch = report.system.get("arch").map(String::as_str);
+    let selection = opts.ssu.as_ref().and_then(|p| stack_selection(p, machine_arch).ok());
+    let _ = writeln!(s, "# The servicing stack folders of the inspected package (empty: not inspected).");
+    match &selection {
+        Some(sel) => {
+            let _ = writeln!(s, "$StackVersion = {}", lit(&sel.version, "--ssu")?);
+            let _ = writeln!(s, "$Expected = @(");
+            for (i, f) in sel.copy.iter().enumerate() {
+                let comma = if i + 1 < sel.copy.len() { "," } else { "" };
+                let _ = writeln!(s, "    {}{comma}", lit(f, "--ssu")?);
+            }
+            let _ = writeln!(s, ")");
+        }
+        None => {
+            let _ = writeln!(s, "$StackVersion = ''");
+            let _ = writeln!(s, "$Expected = @()");
+        }
+    }
+    let arch = machine_arch.filter(|a| a.bytes().all(|b| b.is_ascii_alphanumeric()) && !a.is_empty());
+    let _ = writeln!(s, "$Arch = {}", lit(arch.unwrap_or(""), "system arch")?);
+    s.push_str(SSU_EXTRACT_AND_SELECT);
+    rule_steps_as_comments(s, top);
+    s.push_str(SSU_COPY_AND_VERIFY);
+    let _ = writeln!(s, "Write-Step 'Step 9: retry'");
     let next = if top.rule.starts_with("upgrade-") {
         "Try the in-place upgrade again."
     } else {
@@ -531,6 +576,186 @@ fn ssu_plan(s: &mut String, report: &Report, top: &Finding, opts: &PlanOptions) 
     };
     let _ = writeln!(s, "Write-Host {}", lit(next, "plan")?);
     Ok(())
+}
+
+/// Steps 4-6 of the servicing stack restore: extract, choose the stack
+/// folders, preview. Static text: nothing from input is in it.
+const SSU_EXTRACT_AND_SELECT: &str = r#"$Here = if ($env:PROCESSOR_ARCHITEW6432) { $env:PROCESSOR_ARCHITEW6432 } else { $env:PROCESSOR_ARCHITECTURE }
+$Here = ([string]$Here).ToLowerInvariant()
+if (-not $Arch) { $Arch = $Here }
+elseif ($Arch -ne $Here) { Stop-Plan ('This plan was written for an ' + $Arch + ' computer; this one is ' + $Here + '.') }
+if ($PSBoundParameters.ContainsKey('Msu')) { $StackVersion = ''; $Expected = @() }
+
+Write-Step 'Step 4: extract the update into a new folder'
+$Run = Join-Path $WorkDir ('ssu-' + (Get-Date -Format 'yyyyMMdd-HHmmss'))
+New-Item -ItemType Directory -Force -Path $Run | Out-Null
+New-Item -ItemType Directory -Force -Path (Split-Path -Parent $LogFile) | Out-Null
+& expand.exe -F:* $Msu $Run
+if ($LASTEXITCODE -ne 0) { Stop-Plan ('expand failed on ' + $Msu) }
+# A .msu holds cabinets. WSUSSCAN.cab is metadata. A combined package holds the SSU
+# as SSU-<build>-<arch>.cab beside the cumulative update's cabinet, which is not extracted.
+$Skipped = @()
+$Cabs = @(Get-ChildItem -LiteralPath $Run -Filter '*.cab' -File | Where-Object { $_.Name -ne 'WSUSSCAN.cab' })
+$SsuCabs = @($Cabs | Where-Object { $_.Name -like 'SSU-*' } | ForEach-Object { $_.Name })
+if ($SsuCabs.Count -gt 0) {
+    foreach ($Cab in $Cabs) {
+        if ($SsuCabs -notcontains $Cab.Name) { $Skipped += ($Cab.Name + ': not the servicing stack cabinet (not extracted)') }
+    }
+    $Cabs = @($Cabs | Where-Object { $SsuCabs -contains $_.Name })
+}
+$Src = Join-Path $Run 'expanded'
+foreach ($Cab in $Cabs) {
+    $Out = Join-Path $Src $Cab.BaseName
+    New-Item -ItemType Directory -Force -Path $Out | Out-Null
+    & expand.exe -F:* $Cab.FullName $Out
+    if ($LASTEXITCODE -ne 0) { Stop-Plan ('expand failed on ' + $Cab.FullName) }
+}
+# A package given as a bare .cab has its component folders at the top.
+$Roots = if ($Cabs.Count -gt 0) { @(Get-ChildItem -LiteralPath $Src -Directory -Force) } else { @(Get-Item -LiteralPath $Run) }
+$All = @($Roots | ForEach-Object { Get-ChildItem -LiteralPath $_.FullName -Directory -Force })
+if ($All.Count -eq 0) { Stop-Plan ('No component folders were extracted from ' + $Msu) }
+
+Write-Step 'Step 5: choose the servicing stack folders'
+# <arch>_microsoft-windows-servicingstack[-<part>]_31bf3856ad364e35_<version>_<culture>_<hash>
+$Pattern = '^(?<arch>[a-z0-9]+)_microsoft-windows-servicingstack(-[a-z0-9.-]+)?_31bf3856ad364e35_(?<version>[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)_[a-z0-9-]+_[0-9a-f]{16}$'
+function Split-StackName([string]$Name) {
+    if ($Name -match $Pattern) {
+        $Parts = @{ Arch = $Matches['arch'].ToLowerInvariant(); Version = $Matches['version'] }
+        $Parts.Main = $Name -like '*_microsoft-windows-servicingstack_31bf3856ad364e35_*'
+        return $Parts
+    }
+    return $null
+}
+if (-not $StackVersion) {
+    # Not inspected: the version of the package's main stack folder for this computer.
+    $Versions = @($All | ForEach-Object { Split-StackName $_.Name } | Where-Object { $_ -and $_.Main -and $_.Arch -eq $Arch } | ForEach-Object { $_.Version } | Sort-Object -Unique)
+    if ($Versions.Count -eq 0) { Stop-Plan ('The package holds no servicing stack folder for ' + $Arch + ': it is not the servicing stack update for this computer.') }
+    if ($Versions.Count -gt 1) { Stop-Plan ('The package holds servicing stacks ' + ($Versions -join ', ') + ' for ' + $Arch + ': run servicing-doctor plan --ssu on it and review that plan.') }
+    $StackVersion = $Versions[0]
+}
+$Copy = @()
+$NotStack = @()
+$HasMain = $false
+foreach ($F in $All) {
+    $P = Split-StackName $F.Name
+    if (-not $P) { $NotStack += $F.Name }
+    elseif ($P.Version -ne $StackVersion) { $Skipped += ($F.Name + ': servicing stack ' + $P.Version + ', not the package''s ' + $StackVersion) }
+    else {
+        $Copy += $F
+        if ($P.Main -and $P.Arch -eq $Arch) { $HasMain = $true }
+    }
+}
+if ($NotStack.Count -gt 0) {
+    Write-Host ('Skipped ' + $NotStack.Count + ' folder(s) that are not the servicing stack (in a combined package, the cumulative update''s components), for example:')
+    $NotStack | Select-Object -First 10 | ForEach-Object { Write-Host ('  ' + $_) }
+}
+foreach ($Line in $Skipped) { Write-Host ('Skipped ' + $Line) }
+if (-not $HasMain) { Stop-Plan ('The package holds no servicing stack ' + $StackVersion + ' folder for ' + $Arch + ': it is not the servicing stack update for this computer.') }
+if ($Expected.Count -gt 0) {
+    $Got = (@($Copy | ForEach-Object { $_.Name } | Sort-Object) -join '|')
+    $Want = (@($Expected | Sort-Object) -join '|')
+    if ($Got -ne $Want) { Stop-Plan 'These are not the servicing stack folders servicing-doctor found in the package it inspected: run servicing-doctor plan --ssu on this package and review that plan.' }
+}
+Write-Host ('Servicing stack ' + $StackVersion + ' for ' + $Arch + ': ' + $Copy.Count + ' folder(s) to restore:')
+foreach ($F in $Copy) { Write-Host ('  ' + $F.Name) }
+
+# Each chosen folder goes into the WinSxS folder of the same name. (The article's
+# 'robocopy <folder> C:\Windows\WinSxS' would copy the folder's files loose into WinSxS.)
+$Dst = Join-Path $env:SystemRoot 'WinSxS'
+Write-Step 'Step 6: preview the copy (robocopy /L lists, changes nothing)'
+Write-Host 'robocopy marks each file: New File is added; Newer, Older or Changed replaces the file in WinSxS. Identical files are neither listed nor copied.'
+foreach ($F in $Copy) {
+    $To = Join-Path $Dst $F.Name
+    $Count = @(Get-ChildItem -LiteralPath $F.FullName -Recurse -Force -File).Count
+    $State = if (Test-Path -LiteralPath $To) { 'exists: its files are replaced or added' } else { 'missing: created' }
+    Write-Host ''
+    Write-Host ($F.Name + ' (' + $Count + ' file(s)) -> ' + $To + ' (' + $State + ')')
+    & robocopy.exe $F.FullName $To /E /COPY:DAT /DCOPY:T /B /R:0 /W:0 /L /NP /NJH /NJS
+    if ($LASTEXITCODE -ge 8) { Stop-Plan ('robocopy preview failed for ' + $F.Name + ' (exit ' + $LASTEXITCODE + ')') }
+}
+if (-not $Apply) {
+    Write-Host ''
+    Write-Host 'Preview done. Review the folders and files listed above, then run this script again with -Apply.'
+    exit 0
+}
+"#;
+
+/// Steps 7-8 of the servicing stack restore: copy, owner, verify.
+const SSU_COPY_AND_VERIFY: &str = r#"
+# Permissions. Microsoft's article says not to take ownership of WinSxS or its folders
+# and not to change their permissions, and copies with robocopy /COPYALL /B. /COPYALL
+# (= /COPY:DATSOU) also writes the owner and access list of the extracted files, which
+# come from this work folder (owner: Administrators), onto WinSxS. Windows gives WinSxS
+# the owner NT SERVICE\TrustedInstaller and an access list that every folder and file
+# below it inherits (TrustedInstaller: full control; Administrators, SYSTEM and Users:
+# read and execute). So this plan copies data, attributes and time stamps only
+# (/COPY:DAT /DCOPY:T): what it creates inherits WinSxS's own permissions. /B (backup
+# mode) lets robocopy write where Administrators may only read. Created items are owned
+# by Administrators, so icacls /setowner gives the restored folders, and nothing else,
+# back to TrustedInstaller. Step 8 compares their owner and permissions with an intact
+# folder. The same by hand: the rule's steps above.
+Write-Step 'Step 7: copy the servicing stack folders (logged) and give them back to TrustedInstaller'
+foreach ($F in $Copy) {
+    $To = Join-Path $Dst $F.Name
+    & robocopy.exe $F.FullName $To /E /COPY:DAT /DCOPY:T /B /R:0 /W:0 ('/LOG+:' + $LogFile)
+    if ($LASTEXITCODE -ge 8) { Stop-Plan ('robocopy failed for ' + $F.Name + ' (exit ' + $LASTEXITCODE + '); see ' + $LogFile) }
+    & icacls.exe $To /setowner 'NT SERVICE\TrustedInstaller' /T /C /Q
+    if ($LASTEXITCODE -ne 0) { Stop-Plan ('icacls could not give ' + $To + ' back to TrustedInstaller (exit ' + $LASTEXITCODE + ')') }
+}
+
+Write-Step 'Step 8: verify every servicing stack folder, and the owner and permissions of the restored ones'
+$Problems = @()
+$Stack = @(Get-ChildItem -LiteralPath $Dst -Directory -Force -Filter '*_microsoft-windows-servicingstack*')
+if ($Stack.Count -eq 0) { $Problems += 'no servicing stack folder in WinSxS' }
+foreach ($D in $Stack) {
+    if (-not (Get-ChildItem -LiteralPath $D.FullName -Force | Select-Object -First 1)) { $Problems += ($D.Name + ' is empty') }
+    elseif ($D.Name -like '*_microsoft-windows-servicingstack_*' -and -not (Test-Path -LiteralPath (Join-Path $D.FullName 'cbscore.dll'))) { $Problems += ($D.Name + ' has no cbscore.dll') }
+}
+$Registered = Get-Item -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\Version' -ErrorAction SilentlyContinue
+if ($Registered) {
+    foreach ($Name in $Registered.GetValueNames()) {
+        $Path = [Environment]::ExpandEnvironmentVariables([string]$Registered.GetValue($Name, '', 'DoNotExpandEnvironmentNames'))
+        if (-not (Test-Path -LiteralPath (Join-Path $Path 'cbscore.dll'))) { $Problems += ('registered version ' + $Name + ': no cbscore.dll in ' + $Path) }
+    }
+}
+# An intact sibling: a component folder of this architecture that was not restored.
+$Restored = @($Copy | ForEach-Object { $_.Name })
+$Sibling = Get-ChildItem -LiteralPath $Dst -Directory -Force | Where-Object { $_.Name -like ($Arch + '_*_31bf3856ad364e35_*') -and $Restored -notcontains $_.Name } | Select-Object -First 1
+if (-not $Sibling) { $Problems += 'no intact component folder in WinSxS to compare owner and permissions with' }
+else {
+    $Want = Get-Acl -LiteralPath $Sibling.FullName
+    $WantAccess = $Want.GetSecurityDescriptorSddlForm('Access')
+    foreach ($Name in $Restored) {
+        $To = Join-Path $Dst $Name
+        $Acl = Get-Acl -LiteralPath $To
+        if ($Acl.Owner -ne $Want.Owner) { $Problems += ($Name + ': owner ' + $Acl.Owner + '; the intact ' + $Sibling.Name + ' has ' + $Want.Owner) }
+        if ($Acl.GetSecurityDescriptorSddlForm('Access') -ne $WantAccess) { $Problems += ($Name + ': permissions differ from the intact ' + $Sibling.Name) }
+        foreach ($File in @(Get-ChildItem -LiteralPath $To -Recurse -Force -File)) {
+            $FileOwner = (Get-Acl -LiteralPath $File.FullName).Owner
+            if ($FileOwner -ne $Want.Owner) { $Problems += ($File.FullName + ': owner ' + $FileOwner); break }
+        }
+    }
+}
+if ($Problems.Count -gt 0) { Stop-Plan ('still damaged: ' + ($Problems -join '; ')) }
+Write-Host 'Every servicing stack folder is present and non-empty, the main ones hold cbscore.dll, and the restored ones have the owner and permissions of an intact WinSxS folder.'
+
+"#;
+
+/// The rule's steps, as the reports show them, as comments: the script and
+/// the reports come from the same steps. Rule files are untrusted too: only
+/// printable ASCII goes into a comment (anything else becomes `?`), so no
+/// text can end the comment line.
+fn rule_steps_as_comments(s: &mut String, top: &Finding) {
+    let clean =
+        |t: &str| -> String { t.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect() };
+    let _ = writeln!(s);
+    let _ = writeln!(s, "# The steps of rule {}, as servicing-doctor's reports show them:", clean(&top.rule));
+    for (i, step) in top.remediation.actions.iter().enumerate() {
+        let _ = writeln!(s, "# {}. {}", i + 1, clean(&step.text));
+        for c in &step.commands {
+            let _ = writeln!(s, "#      {}", clean(c));
+        }
+    }
 }
 
 fn upgrade_plan(s: &mut String, top: &Finding) -> Result<(), PlanError> {
@@ -559,10 +784,13 @@ fn upgrade_plan(s: &mut String, top: &Finding) -> Result<(), PlanError> {
     let _ = writeln!(s, "Write-Host 'The most reliable fix is an in-place upgrade: run setup.exe from installation media of the same (or a newer) Windows version and edition, and keep apps and files.'");
     let _ = writeln!(s, "Write-Host 'For Azure VMs, follow \"In-place upgrade for VMs running Windows Server in Azure\" (or the Windows client article).'");
     let _ = writeln!(s, "Write-Host 'If the upgrade fails with 0x80070003 in \"Process Drivers for Migration\", run servicing-doctor on its logs: the servicing stack folders need restoring.'");
-    for (i, step) in top.remediation.steps.iter().enumerate() {
+    for (i, step) in top.remediation.actions.iter().enumerate() {
+        let origin = format!("remediation step {} of rule {}", i + 1, top.rule);
         let _ = writeln!(s, "# rule step {}:", i + 1);
-        let _ =
-            writeln!(s, "Write-Verbose {}", lit(step, &format!("remediation step {} of rule {}", i + 1, top.rule))?);
+        let _ = writeln!(s, "Write-Verbose {}", lit(&step.text, &origin)?);
+        for c in &step.commands {
+            let _ = writeln!(s, "Write-Verbose {}", lit(&format!("    {c}"), &origin)?);
+        }
     }
     Ok(())
 }
@@ -570,12 +798,12 @@ fn upgrade_plan(s: &mut String, top: &Finding) -> Result<(), PlanError> {
 fn generic_plan(s: &mut String, top: &Finding) -> Result<(), PlanError> {
     let _ = writeln!(s);
     let _ = writeln!(s, "Write-Step 'What to do (from the rule; nothing here runs automatically)'");
-    for (i, step) in top.remediation.steps.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "Write-Host {}",
-            lit(&format!("{}. {step}", i + 1), &format!("remediation step {} of rule {}", i + 1, top.rule))?
-        );
+    for (i, step) in top.remediation.actions.iter().enumerate() {
+        let origin = format!("remediation step {} of rule {}", i + 1, top.rule);
+        let _ = writeln!(s, "Write-Host {}", lit(&format!("{}. {}", i + 1, step.text), &origin)?);
+        for c in &step.commands {
+            let _ = writeln!(s, "Write-Host {}", lit(&format!("      {c}"), &origin)?);
+        }
     }
     Ok(())
 }
@@ -642,7 +870,8 @@ mod tests {
         let ssu = |version: &str| SsuPackage {
             path: "ssu.msu".into(),
             packages: vec![("Package_for_ServicingStack_3000".into(), version.into(), "amd64".into(), true)],
-            error: None,
+            stack_folders: vec![folder("amd64", "servicingstack", "10.0.19041.3000")],
+            ..SsuPackage::default()
         };
         assert_eq!(ssu_fit(&machine("9600.20000"), &ssu("6.3.1.5")).verdict, "fits");
         let f = ssu_fit(&machine("19045.4717"), &ssu("6.3.1.5"));
@@ -651,6 +880,63 @@ mod tests {
         let f = ssu_fit(&machine("7601.24000"), &ssu("10.0.19041.4163"));
         assert_eq!(f.verdict, "does not fit", "{f:?}");
         assert_eq!(ssu_fit(&machine("19045.4717"), &ssu("10.0.19041.4163")).verdict, "fits");
+    }
+
+    fn folder(arch: &str, family: &str, version: &str) -> PackageFolder {
+        PackageFolder {
+            archive: "SSU-19041.3000-x64.cab".into(),
+            name: format!("{arch}_microsoft-windows-{family}_31bf3856ad364e35_{version}_none_0123456789abcdef"),
+            arch: arch.into(),
+            family: family.into(),
+            version: version.into(),
+        }
+    }
+
+    #[test]
+    fn stack_selection_takes_the_package_stack_only() {
+        let ssu = SsuPackage {
+            packages: vec![("Package_for_ServicingStack_3000".into(), "19041.3000.1.2".into(), "amd64".into(), true)],
+            stack_folders: vec![
+                folder("amd64", "servicingstack", "10.0.19041.3000"),
+                folder("amd64", "servicingstack-onecore", "10.0.19041.3000"),
+                folder("wow64", "servicingstack", "10.0.19041.3000"),
+                folder("amd64", "servicingstack", "10.0.19041.2000"),
+            ],
+            other_folders: 812,
+            ..SsuPackage::default()
+        };
+        let sel = stack_selection(&ssu, Some("amd64")).unwrap();
+        assert_eq!(sel.version, "10.0.19041.3000");
+        assert_eq!(sel.copy.len(), 3, "{sel:?}");
+        assert!(sel.copy.iter().all(|n| n.contains("_10.0.19041.3000_")));
+        assert_eq!(sel.skipped.len(), 2, "{sel:?}");
+        assert!(sel.skipped[0].1.contains("not the package's 10.0.19041.3000"));
+        assert!(sel.skipped[1].0.starts_with("812 other"));
+        // No stack folder for the machine's architecture: nothing to copy.
+        assert_eq!(
+            stack_selection(&ssu, Some("arm64")).unwrap_err(),
+            "the package holds no servicing stack folder for arm64"
+        );
+        let lcu_only = SsuPackage { other_folders: 5, ..SsuPackage::default() };
+        assert!(stack_selection(&lcu_only, None).is_err());
+    }
+
+    #[test]
+    fn only_the_damaged_stack_version_fits() {
+        let mut r = Report::new();
+        r.system.insert("os_build".into(), "19045.4717".into());
+        r.system.insert("arch".into(), "amd64".into());
+        r.system.insert("servicing_stack_registered".into(), "10.0.19041.4522, 10.0.19041.4717".into());
+        let ssu = |v: &str| SsuPackage {
+            packages: vec![("Package_for_ServicingStack_x".into(), "19041.9.1.1".into(), "amd64".into(), true)],
+            stack_folders: vec![folder("amd64", "servicingstack", v)],
+            ..SsuPackage::default()
+        };
+        assert_eq!(ssu_fit(&r, &ssu("10.0.19041.4717")).verdict, "fits");
+        // A newer stack adds folders of its own version; the registered ones stay damaged.
+        let f = ssu_fit(&r, &ssu("10.0.19041.5000"));
+        assert_eq!(f.verdict, "does not fit");
+        assert!(f.reasons[0].contains("only the servicing stack update of version 10.0.19041.4717"), "{f:?}");
     }
 
     #[test]

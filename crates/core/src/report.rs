@@ -159,7 +159,35 @@ pub struct Evidence {
 #[derive(Debug, Clone, Serialize)]
 pub struct RemediationOut {
     pub id: String,
+    /// Each step as one string: its text, then each command on a line of its own.
     pub steps: Vec<String>,
+    /// The same steps with text and commands apart, for printers and scripts.
+    pub actions: Vec<Action>,
+}
+
+/// A remediation step: prose (facts filled in), and commands to paste as is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Action {
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell: Option<crate::rules::model::Shell>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+}
+
+impl RemediationOut {
+    pub fn new(id: String, actions: Vec<Action>) -> Self {
+        let steps = actions
+            .iter()
+            .map(|a| {
+                std::iter::once(a.text.as_str())
+                    .chain(a.commands.iter().map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect();
+        RemediationOut { id, steps, actions }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

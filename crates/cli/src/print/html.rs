@@ -53,7 +53,10 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
             )?;
         }
         if let Some(t) = f.time {
-            writeln!(out, "<tr><th>When</th><td>{}</td></tr>", t.strftime("%Y-%m-%d %H:%M:%S"))?;
+            writeln!(out, "<tr><th>When (log time)</th><td>{}</td></tr>", t.strftime("%Y-%m-%d %H:%M:%S"))?;
+        }
+        for item in servicing_doctor::support::summary(report, f) {
+            writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(item.label), escape(item.shown()))?;
         }
         for (k, v) in &f.facts {
             writeln!(out, "<tr><th>{}</th><td><code>{}</code></td></tr>", escape(k), escape(v))?;
@@ -66,8 +69,13 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
         }
         writeln!(out, "</pre>")?;
         writeln!(out, "<h2>What to do</h2><ol>")?;
-        for s in &f.remediation.steps {
-            writeln!(out, "<li>{}</li>", escape(s))?;
+        for step in &f.remediation.actions {
+            write!(out, "<li>{}", escape(&step.text))?;
+            if !step.commands.is_empty() {
+                let lines: Vec<String> = step.commands.iter().map(|c| escape(c)).collect();
+                write!(out, "<pre><code>{}</code></pre>", lines.join("\n"))?;
+            }
+            writeln!(out, "</li>")?;
         }
         writeln!(out, "</ol></section>")?;
     }

@@ -14,6 +14,7 @@
 
 use servicing_doctor::report::{CheckStatus, Finding, Report};
 use servicing_doctor::rules::Severity;
+use servicing_doctor::support;
 use std::io::{self, Write};
 
 /// Escape text for Markdown prose, table cells included: the characters
@@ -77,14 +78,21 @@ pub fn code(s: &str) -> String {
 
 /// A fenced block that no content can close early.
 fn block(out: &mut impl Write, lines: &[String]) -> io::Result<()> {
+    fenced(out, "", "text", lines)
+}
+
+/// A fenced block of `info` (language) indented by `indent` (to sit in a
+/// list item), longer than any backtick run of its lines. The lines are as
+/// is: no escaping applies inside a fence.
+fn fenced(out: &mut impl Write, indent: &str, info: &str, lines: &[String]) -> io::Result<()> {
     let lines: Vec<String> = lines.iter().map(|l| super::inert(l)).collect();
     let longest = lines.iter().map(|l| longest_backtick_run(l)).max().unwrap_or(0);
     let fence = "`".repeat((longest + 1).max(3));
-    writeln!(out, "{fence}text")?;
+    writeln!(out, "{indent}{fence}{info}")?;
     for l in &lines {
-        writeln!(out, "{l}")?;
+        writeln!(out, "{indent}{l}")?;
     }
-    writeln!(out, "{fence}")
+    writeln!(out, "{indent}{fence}")
 }
 
 pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
@@ -100,7 +108,7 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
             writeln!(out)?;
             writeln!(out, "servicing-doctor read the logs below and found no servicing failure.")?;
         }
-        Some(f) => finding(out, f, true)?,
+        Some(f) => finding(out, report, f, true)?,
     }
     if !report.system.is_empty() {
         writeln!(out)?;
@@ -135,7 +143,7 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
         writeln!(out, "## Other findings")?;
         for f in others {
             writeln!(out)?;
-            finding(out, f, false)?;
+            finding(out, report, f, false)?;
         }
     }
     writeln!(out)?;
@@ -153,7 +161,7 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
     Ok(())
 }
 
-fn finding(out: &mut impl Write, f: &Finding, main: bool) -> io::Result<()> {
+fn finding(out: &mut impl Write, report: &Report, f: &Finding, main: bool) -> io::Result<()> {
     let h = if main { "#" } else { "###" };
     writeln!(out, "{h} Support request: {}", escape(&f.title))?;
     writeln!(out)?;
@@ -167,7 +175,19 @@ fn finding(out: &mut impl Write, f: &Finding, main: bool) -> io::Result<()> {
         writeln!(out, "| Error code | {}{name}{msg} |", code(c))?;
     }
     if let Some(t) = f.time {
-        writeln!(out, "| When | {} |", t.strftime("%Y-%m-%d %H:%M:%S"))?;
+        writeln!(out, "| When (log time) | {} |", t.strftime("%Y-%m-%d %H:%M:%S"))?;
+    }
+    if main {
+        // What support asks first, each stated or said to be missing.
+        for item in support::summary(report, f) {
+            let value = match &item.value {
+                // A name or version (no spaces) as code; a sentence as prose.
+                Some(v) if !v.contains(' ') => code(v),
+                Some(v) => escape(v),
+                None => format!("_{}_", escape(support::NOT_IN_LOGS)),
+            };
+            writeln!(out, "| {} | {value} |", escape(item.label))?;
+        }
     }
     let missing = f.facts.get("missing").map(|m| code(m)).unwrap_or_else(|| "not named in the logs".into());
     writeln!(out, "| Path or file not found | {missing} |")?;
@@ -194,8 +214,17 @@ fn finding(out: &mut impl Write, f: &Finding, main: bool) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "{h}# What was done / what to do")?;
     writeln!(out)?;
-    for (i, s) in f.remediation.steps.iter().enumerate() {
-        writeln!(out, "{}. {}", i + 1, escape(s))?;
+    for (i, step) in f.remediation.actions.iter().enumerate() {
+        let marker = format!("{}. ", i + 1);
+        writeln!(out, "{marker}{}", escape(&step.text))?;
+        if !step.commands.is_empty() {
+            // Commands are fenced blocks inside the list item: pasted as shown.
+            let indent = " ".repeat(marker.len());
+            let info = step.shell.map(|s| s.as_str()).unwrap_or("text");
+            writeln!(out)?;
+            fenced(out, &indent, info, &step.commands)?;
+            writeln!(out)?;
+        }
     }
     Ok(())
 }

@@ -30,7 +30,9 @@ fn sev_style(s: Severity) -> Style {
     }
 }
 
-pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<()> {
+/// Write the report. Prose wraps at `width` columns (`None`: not a terminal,
+/// no wrapping); commands are never wrapped and stand on their own lines.
+pub fn write(out: &mut impl Write, report: &Report, color: bool, width: Option<usize>) -> io::Result<()> {
     let p = Paint { on: color };
     let bold = Style::new().bold();
     let dim = Style::new().dimmed();
@@ -74,7 +76,7 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
             writeln!(out, "    {:<9} {}", format!("{}:", inert(k)), inert(v))?;
         }
         writeln!(out)?;
-        for line in wrap(&inert(&f.summary), 76) {
+        for line in wrap(&inert(&f.summary), width.map(|w| w.saturating_sub(4))) {
             writeln!(out, "    {line}")?;
         }
         writeln!(out)?;
@@ -86,13 +88,16 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
         }
         writeln!(out)?;
         writeln!(out, "    {}", p.s(bold, "What to do:"))?;
-        for (n, step) in f.remediation.steps.iter().enumerate() {
-            let mut lines = wrap(&inert(step), 72).into_iter();
+        for (n, step) in f.remediation.actions.iter().enumerate() {
+            let mut lines = wrap(&inert(&step.text), width.map(|w| w.saturating_sub(10))).into_iter();
             if let Some(first) = lines.next() {
                 writeln!(out, "      {:>2}. {first}", n + 1)?;
             }
             for l in lines {
                 writeln!(out, "          {l}")?;
+            }
+            for c in &step.commands {
+                writeln!(out, "            {}", inert(c))?;
             }
         }
     }
@@ -148,8 +153,11 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool) -> io::Result<(
 /// Unknown files listed one by one up to this many.
 const MAX_UNKNOWN_LISTED: usize = 20;
 
-/// Greedy word wrap.
-fn wrap(text: &str, width: usize) -> Vec<String> {
+/// Greedy word wrap at `width` columns (at least 20); `None` keeps one line.
+fn wrap(text: &str, width: Option<usize>) -> Vec<String> {
+    let Some(width) = width.map(|w| w.max(20)) else {
+        return vec![text.split_whitespace().collect::<Vec<_>>().join(" ")];
+    };
     let mut lines = Vec::new();
     let mut cur = String::new();
     for word in text.split_whitespace() {
@@ -165,4 +173,19 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         lines.push(cur);
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn prose_wraps_only_at_a_width() {
+        let text = "Confirm the servicing stack version in an administrative Command Prompt";
+        assert_eq!(wrap(text, None), [text]);
+        let lines = wrap(text, Some(30));
+        assert!(lines.len() > 2 && lines.iter().all(|l| l.chars().count() <= 30), "{lines:?}");
+        assert_eq!(lines.join(" "), text);
+        assert_eq!(wrap(text, Some(200)), [text]);
+    }
 }

@@ -2,6 +2,8 @@
 //! JSON, and build fixture folders.
 #![allow(dead_code)]
 
+pub mod root;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -144,4 +146,67 @@ pub fn fast_tmp(prefix: &str) -> tempfile::TempDir {
         }
     }
     tempfile::tempdir().unwrap()
+}
+
+/// A cabinet of (name, data) members, MSZIP-compressed, built with the `cab` crate's writer.
+pub fn cab_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut builder = cab::CabinetBuilder::new();
+    let folder = builder.add_folder(cab::CompressionType::MsZip);
+    for (name, _) in members {
+        folder.add_file(*name);
+    }
+    let mut writer = builder.build(std::io::Cursor::new(Vec::new())).unwrap();
+    let mut i = 0;
+    while let Some(mut fw) = writer.next_file().unwrap() {
+        fw.write_all(members[i].1).unwrap();
+        i += 1;
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+fn mum(name: &str, version: &str, release: &str) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<assembly xmlns=\"urn:schemas-microsoft-com:asm.v3\" manifestVersion=\"1.0\">\r\n\
+         <assemblyIdentity name=\"{name}\" version=\"{version}\" processorArchitecture=\"amd64\" language=\"neutral\" publicKeyToken=\"31bf3856ad364e35\"/>\r\n\
+         <package identifier=\"KB5030000\" releaseType=\"{release}\"/>\r\n</assembly>\r\n"
+    )
+    .into_bytes()
+}
+
+/// Stack folders in [`combined_msu`] (servicing stack 10.0.19041.4717 for amd64).
+pub const COMBINED_STACK: [&str; 3] = [
+    "amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.4717_none_7e1bd7147c8285b2",
+    "amd64_microsoft-windows-servicingstack-onecore_31bf3856ad364e35_10.0.19041.4717_none_da44c3c8cf2df25a",
+    "wow64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.4717_none_afa7d909ab8b96bf",
+];
+/// Cumulative update folders in [`combined_msu`]: never restored into WinSxS.
+pub const COMBINED_OTHER: [&str; 2] = [
+    "amd64_microsoft-windows-kernel32_31bf3856ad364e35_10.0.19041.4717_none_0123456789abcdef",
+    "amd64_microsoft-windows-shell32_31bf3856ad364e35_10.0.19041.4717_none_fedcba9876543210",
+];
+
+/// A combined servicing stack + cumulative update package, shaped like
+/// Windows 10's since 2021: `SSU-<build>-x64.cab` (the servicing stack
+/// folders) beside the cumulative update's cabinet (other component
+/// folders), WSUSSCAN.cab and the package properties.
+pub fn combined_msu() -> Vec<u8> {
+    let ssu_mum = mum("Package_for_ServicingStack_4717", "19041.4717.1.1", "Update");
+    let lcu_mum = mum("Package_for_RollupFix", "19041.4717.1.6", "Update");
+    let files: Vec<String> = COMBINED_STACK.iter().map(|f| format!("{f}\\cbscore.dll")).collect();
+    let mut ssu: Vec<(&str, &[u8])> = vec![("update.mum", &ssu_mum)];
+    ssu.extend(files.iter().map(|f| (f.as_str(), b"MZ".as_slice())));
+    let ssu = cab_of(&ssu);
+    let files: Vec<String> = COMBINED_OTHER.iter().map(|f| format!("{f}\\x.dll")).collect();
+    let mut lcu: Vec<(&str, &[u8])> = vec![("update.mum", &lcu_mum)];
+    lcu.extend(files.iter().map(|f| (f.as_str(), b"MZ".as_slice())));
+    let lcu = cab_of(&lcu);
+    let scan = cab_of(&[("package.xml", b"<x/>")]);
+    let props = b"Applies to=\"Windows 10\"\r\nKB Article Number=\"5030000\"\r\nPackage Type=\"Update\"\r\n";
+    cab_of(&[
+        ("SSU-19041.4717-x64.cab", &ssu),
+        ("Windows10.0-KB5030000-x64.cab", &lcu),
+        ("WSUSSCAN.cab", &scan),
+        ("Windows10.0-KB5030000-x64-pkgProperties.txt", props),
+    ])
 }

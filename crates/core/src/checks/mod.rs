@@ -1,5 +1,6 @@
 //! System checks on a Windows installation: the WinSxS servicing stack
-//! folders and the Component Based Servicing registry key. Failed checks
+//! folders and the Component Based Servicing registry key; the SYSTEM hive
+//! adds the computer name and time zone to `system{}`. Failed checks
 //! also become lines of a synthetic `check` source, so that rules match
 //! them like log lines (a damaged folder is evidence for rule B).
 
@@ -20,7 +21,7 @@ use std::path::Path;
 pub struct SystemView {
     pub checks: Vec<Check>,
     pub system: BTreeMap<String, String>,
-    /// The WinSxS folder and the SOFTWARE hive, as report sources.
+    /// The WinSxS folder and the SOFTWARE and SYSTEM hives, as report sources.
     pub sources: Vec<Source>,
     /// One line per problem: `FAIL <check-id>: <path> <what>`.
     pub failures: Vec<String>,
@@ -91,6 +92,7 @@ pub fn check_root(root: &WindowsRoot, live_registry: bool) -> SystemView {
     let mut v = SystemView { offline_windows: (!live_registry).then(|| root.windows.clone()), ..Default::default() };
     v.system.insert("root".into(), root.root.display().to_string());
     let software = read_registry(root, live_registry, &mut v);
+    read_system_hive(root, live_registry, &mut v);
     check_winsxs(root, software.as_ref(), &mut v);
     // A folder can fail several checks; it is one problem.
     let mut seen = std::collections::HashSet::new();
@@ -166,6 +168,46 @@ fn read_registry(root: &WindowsRoot, live: bool, v: &mut SystemView) -> Option<S
         v.system.insert("os_build".into(), full);
     }
     Some(info)
+}
+
+/// The computer name and time zone from the SYSTEM hive. A missing hive
+/// gives no facts and no check (nothing depends on it); one that cannot be
+/// read is a source with its error, and the rest of the diagnosis goes on.
+fn read_system_hive(root: &WindowsRoot, live: bool, v: &mut SystemView) {
+    let info = if live {
+        // The running system: what cannot be read says nothing about servicing.
+        match live_system() {
+            Ok(info) => info,
+            Err(_) => return,
+        }
+    } else {
+        let Some(hive) = winroot::descend(&root.windows, "System32/config/SYSTEM") else {
+            return;
+        };
+        let r = registry::system::read_offline_system(&hive);
+        let (err, notes) = match &r {
+            Ok(info) => (None, info.notes.clone()),
+            Err(e) => (Some(e.clone()), Vec::new()),
+        };
+        v.sources.push(source(&hive, LogKind::Hive, u64::from(r.is_ok()), err, notes));
+        match r {
+            Ok(info) => info,
+            Err(_) => return,
+        }
+    };
+    for (key, value) in info.facts() {
+        v.system.insert(key.into(), value);
+    }
+}
+
+#[cfg(windows)]
+fn live_system() -> Result<registry::system::SystemInfo, String> {
+    registry::system::read_live_system()
+}
+
+#[cfg(not(windows))]
+fn live_system() -> Result<registry::system::SystemInfo, String> {
+    Err("the live registry can only be read on Windows".into())
 }
 
 #[cfg(windows)]

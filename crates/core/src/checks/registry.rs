@@ -7,6 +7,7 @@
 //! memory from the `.LOG1`/`.LOG2` files beside it, when they are in the format Windows 8.1 and
 //! later write. Every string that reaches the report is cut to [`MAX_TEXT`] bytes.
 //! On Windows the running system's registry can be read instead ([`read_live_software`]).
+//! The SYSTEM hive (computer name, time zone) is read the same way by [`system`].
 
 use serde::Serialize;
 use std::cmp::Ordering;
@@ -15,6 +16,9 @@ use std::io::Read;
 use std::path::Path;
 
 mod hive;
+#[cfg(windows)]
+mod live;
+pub mod system;
 
 use crate::sources::open::RegularFile;
 use hive::{base_block_checksum, le32, Image, Key, Log, RawValue, BASE_BLOCK_LEN};
@@ -489,6 +493,20 @@ fn open_file(path: &Path) -> Result<RegularFile, String> {
 /// (see `registry/hive.rs`), so memory and time are bounded whatever the files hold. Never writes
 /// anything: transaction logs are applied in memory only.
 pub fn read_offline_software(path: &Path) -> Result<SoftwareInfo, String> {
+    let (mut info, mut notes) = read_offline(path, read_tree)?;
+    notes.append(&mut info.notes);
+    info.notes = notes;
+    Ok(info)
+}
+
+/// Opens the offline hive at `path` as [`read_offline_software`] says (base block first,
+/// transaction logs replayed in memory when it is dirty) and reads it with `tree`; when the
+/// replayed hive cannot be read, the hive file as it is. Gives what `tree` read and the notes
+/// about the hive itself (replay, logs skipped). Errors name the file.
+fn read_offline<T>(
+    path: &Path,
+    mut tree: impl FnMut(&mut Image) -> Result<T, String>,
+) -> Result<(T, Vec<String>), String> {
     let shown = path.display();
     let fail = |e: String| format!("{shown}: {e}");
     let mut file = open_file(path).map_err(fail)?;
@@ -547,21 +565,19 @@ pub fn read_offline_software(path: &Path) -> Result<SoftwareInfo, String> {
         }
     }
 
-    let info = match read_tree(&mut image) {
+    let info = match tree(&mut image) {
         Err(e) if image.replayed() => {
             notes.push(format!(
                 "dirty hive: the hive as replayed from {} cannot be read ({e}): read as is (may be stale)",
                 replayed_from.join(", ")
             ));
             image.drop_replay(header.hbins_len, header.root, header.minor);
-            read_tree(&mut image)
+            tree(&mut image)
         }
         other => other,
     };
-    let mut info = info.map_err(|e| fail(format!("corrupt hive: {e}")))?;
-    notes.append(&mut info.notes);
-    info.notes = notes;
-    Ok(info)
+    let info = info.map_err(|e| fail(format!("corrupt hive: {e}")))?;
+    Ok((info, notes))
 }
 
 /// Reads the keys this module needs from the (replayed) hive.
@@ -680,36 +696,9 @@ fn join(a: &str, b: &str) -> String {
 /// problems, Err says so.
 #[cfg(windows)]
 pub fn read_live_software() -> Result<SoftwareInfo, String> {
-    use std::io::ErrorKind;
-    use winreg::enums::{HKEY_LOCAL_MACHINE, KEY_READ, KEY_WOW64_64KEY};
-    use winreg::RegKey;
-
-    let hklm = RegKey::predef(HKEY_LOCAL_MACHINE);
-    let open = |path: &str| -> Result<Option<RegKey>, String> {
-        match hklm.open_subkey_with_flags(format!(r"SOFTWARE\{path}"), KEY_READ | KEY_WOW64_64KEY) {
-            Ok(key) => Ok(Some(key)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) if e.kind() == ErrorKind::PermissionDenied => Err(format!(
-                r"access denied reading HKLM\SOFTWARE\{path}: run servicing-doctor as an administrator ({e})"
-            )),
-            Err(e) => Err(format!(r"cannot open HKLM\SOFTWARE\{path}: {e}")),
-        }
-    };
-    let values = |key: &RegKey, path: &str| -> Result<Vec<(String, Data)>, String> {
-        let mut out = Vec::new();
-        for item in key.enum_values() {
-            match item {
-                Ok((name, value)) => out.push((name, decode_raw(value.vtype.clone() as u32, &value.bytes))),
-                Err(e) if e.kind() == ErrorKind::PermissionDenied => {
-                    return Err(format!(
-                        r"access denied reading the values of HKLM\SOFTWARE\{path}: run servicing-doctor as an administrator ({e})"
-                    ))
-                }
-                Err(e) => return Err(format!(r"cannot read the values of HKLM\SOFTWARE\{path}: {e}")),
-            }
-        }
-        Ok(out)
-    };
+    let flags = winreg::enums::KEY_WOW64_64KEY;
+    let open = |path: &str| live::open("SOFTWARE", path, flags);
+    let values = |key: &winreg::RegKey, path: &str| live::values(key, "SOFTWARE", path);
 
     let cbs = open(CBS_KEY)?;
     let version = match open(CBS_VERSION_KEY)? {

@@ -271,7 +271,7 @@ pub fn inventory(winsxs: &Path) -> Result<Inventory, String> {
 }
 
 /// The servicing stack family of a (lowercase) component name, if it is one.
-fn stack_family(name: &str) -> Option<String> {
+pub fn stack_family(name: &str) -> Option<String> {
     let family = name.strip_prefix(NAME_PREFIX)?;
     let rest = family.strip_prefix(MAIN_FAMILY)?;
     if rest.is_empty() || (rest.starts_with('-') && rest.len() > 1) {

@@ -1,6 +1,6 @@
 //! Rule documents → a validated, compiled [`RuleSet`].
 
-use super::model::{parse_duration_secs, CaseDoc, Emit, RuleDoc, Severity};
+use super::model::{parse_duration_secs, CaseDoc, Emit, RuleDoc, Severity, StepDoc};
 use crate::hresult;
 use crate::kind::LogKind;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -106,7 +106,16 @@ impl std::error::Error for RuleError {}
 #[derive(Debug, Clone)]
 pub struct Remediation {
     pub id: String,
-    pub steps: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+/// A remediation step: prose (which may name facts) and the commands that
+/// go with it (which never do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub text: String,
+    pub shell: Option<super::model::Shell>,
+    pub commands: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -548,6 +557,34 @@ fn compile_rule(origin: &str, doc: RuleDoc, budget: &mut Budget) -> Result<Rule,
             message: "remediation needs at least one step".into(),
         });
     }
+    let mut steps = Vec::new();
+    for (n, step) in doc.remediation.steps.into_iter().enumerate() {
+        match step {
+            StepDoc::Text(text) => steps.push(Step { text, shell: None, commands: Vec::new() }),
+            StepDoc::Commands(c) => {
+                let mut bad = |what: String| {
+                    errors.push(RuleError {
+                        file: origin.to_string(),
+                        line: Some(doc.id.referenced.line()),
+                        message: format!("remediation step {}: {what}", n + 1),
+                    })
+                };
+                if c.run.is_empty() {
+                    bad("`run` needs at least one command".into());
+                }
+                for cmd in &c.run {
+                    // A command is pasted as shown: one printable line, and no
+                    // `{fact}`, so that no log text can end up in it.
+                    if cmd.trim().is_empty() || cmd.chars().any(|ch| ch.is_control()) {
+                        bad(format!("command {cmd:?} must be one non-empty line without control characters"));
+                    } else if has_placeholder(cmd) {
+                        bad(format!("command {cmd:?} names a fact: facts go in the step's text, never in a command"));
+                    }
+                }
+                steps.push(Step { text: c.text, shell: Some(c.shell), commands: c.run });
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -567,9 +604,25 @@ fn compile_rule(origin: &str, doc: RuleDoc, budget: &mut Budget) -> Result<Rule,
         emit: doc.emit,
         signals,
         facts,
-        remediation: Remediation { id: doc.remediation.id, steps: doc.remediation.steps },
+        remediation: Remediation { id: doc.remediation.id, steps },
         tests: doc.tests,
     })
+}
+
+/// `{name}` as a fact placeholder (letters, digits, `_`); a PowerShell
+/// script block `{ ... }` is not one.
+pub(crate) fn has_placeholder(s: &str) -> bool {
+    let mut rest = s;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        if let Some(close) = after.find('}') {
+            if close > 0 && after[..close].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                return true;
+            }
+        }
+        rest = after;
+    }
+    false
 }
 
 fn duration(w: &Option<Spanned<String>>, default: i64, err: &mut impl FnMut(&Spanned<String>, String)) -> i64 {
@@ -593,6 +646,26 @@ mod tests {
             y += &format!("  - id: s{i}\n    kinds: [cbs]\n    anchor: anchor{i}\n    regex: '{r}'\n");
         }
         y + "remediation:\n  id: x\n  steps: [s]\n"
+    }
+
+    #[test]
+    fn commands_are_single_lines_without_facts() {
+        let with = |step: &str| {
+            let y = rule_with("c", &["x"]).replace("  steps: [s]\n", &format!("  steps:\n{step}"));
+            RuleSet::from_sources(&[("c.yaml".to_string(), y)])
+        };
+        let ok = with("    - text: \"Run, with {fact} in the prose:\"\n      shell: cmd\n      run: ['dir \"C:\\x\"', 'Get-Item x | % { $_ }']\n")
+            .unwrap();
+        let step = &ok.rules[0].remediation.steps[0];
+        assert_eq!(step.commands, ["dir \"C:\\x\"", "Get-Item x | % { $_ }"]);
+        assert_eq!(step.shell.map(|s| s.as_str()), Some("cmd"));
+        let e = with("    - { text: t, shell: cmd, run: ['del {missing}'] }\n").unwrap_err();
+        assert!(e[0].to_string().contains("names a fact: facts go in the step's text, never in a command"), "{e:?}");
+        let e = with("    - { text: t, shell: cmd, run: [\"a\\nb\"] }\n").unwrap_err();
+        assert!(e[0].to_string().contains("must be one non-empty line"), "{e:?}");
+        let e = with("    - { text: t, shell: cmd, run: [] }\n").unwrap_err();
+        assert!(e[0].to_string().contains("`run` needs at least one command"), "{e:?}");
+        assert!(with("    - { text: t, shell: bash, run: [ls] }\n").is_err(), "cmd or powershell only");
     }
 
     #[test]

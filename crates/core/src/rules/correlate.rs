@@ -12,7 +12,7 @@ use super::scan::Hit;
 use super::{Rule, RuleSet};
 use crate::hresult;
 use crate::kind::LogKind;
-use crate::report::{Evidence, Finding, RemediationOut};
+use crate::report::{Action, Evidence, Finding, RemediationOut};
 use jiff::civil::DateTime;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -349,7 +349,12 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Find
         });
     }
     let decoded = rule.code.map(hresult::decode);
-    let steps = rule.remediation.steps.iter().map(|s| fill(s, &facts)).collect();
+    let actions = rule
+        .remediation
+        .steps
+        .iter()
+        .map(|s| Action { text: fill(&s.text, &facts), shell: s.shell, commands: s.commands.clone() })
+        .collect();
     Finding {
         rule: rule.id.clone(),
         title: rule.title.clone(),
@@ -362,7 +367,7 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Find
         summary: rule.summary.clone(),
         facts,
         evidence,
-        remediation: RemediationOut { id: rule.remediation.id.clone(), steps },
+        remediation: RemediationOut::new(rule.remediation.id.clone(), actions),
         references: rule.references.clone(),
     }
 }

@@ -8,7 +8,7 @@ pub mod model;
 pub mod scan;
 pub mod selftest;
 
-pub use compile::{Candidates, Remediation, Rule, RuleError, RuleSet, Signal};
+pub use compile::{Candidates, Remediation, Rule, RuleError, RuleSet, Signal, Step};
 pub use model::{Emit, Severity};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));

@@ -134,7 +134,43 @@ impl Severity {
 #[serde(deny_unknown_fields)]
 pub struct RemediationDoc {
     pub id: String,
-    pub steps: Vec<String>,
+    pub steps: Vec<StepDoc>,
+}
+
+/// One remediation step: prose, or prose with commands to paste. Prose
+/// may name facts (`{missing}`); commands may not, so that nothing from a
+/// log ever lands in a command line.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StepDoc {
+    Text(String),
+    Commands(CommandStep),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandStep {
+    pub text: String,
+    /// Where the commands run: `cmd` or `powershell`.
+    pub shell: Shell,
+    /// One command per entry, shown as is and never wrapped.
+    pub run: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shell {
+    Cmd,
+    Powershell,
+}
+
+impl Shell {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shell::Cmd => "cmd",
+            Shell::Powershell => "powershell",
+        }
+    }
 }
 
 /// A self-test case: logs in, expectation out.

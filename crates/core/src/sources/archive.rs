@@ -189,7 +189,32 @@ pub struct Inspection {
     pub properties: BTreeMap<String, String>,
     /// `path: message` for each member or archive that could not be read.
     pub errors: Vec<String>,
+    /// The servicing stack component folders the package's cabinets hold
+    /// (what a restore copies into WinSxS), in the order first seen.
+    pub stack_folders: Vec<PackageFolder>,
+    /// Other component folders (`<arch>_<name>_<token>_<version>_...`),
+    /// counted: in a combined SSU+LCU package, the cumulative update's.
+    pub other_component_folders: u64,
 }
+
+/// A WinSxS component folder inside an update package.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PackageFolder {
+    /// The (nested) cabinet holding it, `!`-joined below the inspected
+    /// archive; empty for the archive itself.
+    pub archive: String,
+    /// The folder name as stored.
+    pub name: String,
+    /// Lowercase, as [`crate::checks::winsxs::ComponentName`].
+    pub arch: String,
+    /// `servicingstack`, `servicingstack-onecore`, ...
+    pub family: String,
+    pub version: String,
+}
+
+/// Distinct component folders [`inspect`] remembers; a package has a few
+/// thousand at most, so more only counts.
+const MAX_FOLDERS_TRACKED: usize = 200_000;
 
 /// Largest `.mum` or `pkgProperties.txt` that [`inspect`] parses.
 const MAX_MANIFEST_BYTES: u64 = 16 << 20;
@@ -205,7 +230,10 @@ pub fn inspect<R: Read + Seek>(display: &str, archive: R, limits: &Limits) -> In
         packages: Vec::new(),
         properties: BTreeMap::new(),
         errors: Vec::new(),
+        stack_folders: Vec::new(),
+        other_component_folders: 0,
     };
+    let mut folders_seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let prefix = format!("{display}!");
     let rel = |p: &str| p.strip_prefix(prefix.as_str()).unwrap_or(p).to_string();
     let mut ctx = Ctx::for_archive(*limits, &mut archive);
@@ -223,6 +251,7 @@ pub fn inspect<R: Read + Seek>(display: &str, archive: R, limits: &Limits) -> In
         Ev::File { path, meta, reader } => {
             let rel_path = rel(path);
             ins.members.push(meta.info(rel_path.clone()));
+            note_folder(&rel_path, &mut folders_seen, &mut ins);
             let leaf = rel_path.rsplit(['/', '!']).next().unwrap_or("").to_ascii_lowercase();
             let is_mum = leaf.ends_with(".mum");
             let is_props = leaf.ends_with("pkgproperties.txt");
@@ -266,6 +295,26 @@ pub fn inspect<R: Read + Seek>(display: &str, archive: R, limits: &Limits) -> In
         }
     }
     ins
+}
+
+/// Remember the component folder a member lies in (`cab!folder/file`).
+fn note_folder(rel_path: &str, seen: &mut std::collections::HashSet<String>, ins: &mut Inspection) {
+    let (archive, inner) = rel_path.rsplit_once('!').unwrap_or(("", rel_path));
+    let Some((folder, _)) = inner.split_once(['/', '\\']) else { return };
+    let Some(component) = crate::checks::winsxs::parse_component_name(folder) else { return };
+    if seen.len() >= MAX_FOLDERS_TRACKED || !seen.insert(format!("{archive}!{folder}")) {
+        return;
+    }
+    match crate::checks::winsxs::stack_family(&component.name) {
+        Some(family) => ins.stack_folders.push(PackageFolder {
+            archive: archive.to_string(),
+            name: folder.to_string(),
+            arch: component.arch,
+            family,
+            version: component.version,
+        }),
+        None => ins.other_component_folders += 1,
+    }
 }
 
 // ---------------------------------------------------------------------------
