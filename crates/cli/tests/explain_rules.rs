@@ -75,7 +75,7 @@ fn a_broken_rule_file_names_file_and_line() {
 fn a_user_rule_from_a_folder_fires() {
     let d = tree(&[(
         "rules/dism-source-missing.yaml",
-        r#"id: dism-0x800f081f-source-missing
+        r#"id: user-dism-source-missing
 title: DISM could not find repair source files
 severity: warning
 code: "0x800f081f"
@@ -96,7 +96,7 @@ remediation: { id: give-a-source, steps: ["Point /Source at a matching install.w
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "a warning is not a failure");
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(j["findings"][0]["rule"], "dism-0x800f081f-source-missing");
+    assert_eq!(j["findings"][0]["rule"], "user-dism-source-missing");
     assert_eq!(j["findings"][0]["code_name"], "CBS_E_SOURCE_MISSING");
 }
 

@@ -92,14 +92,17 @@ fn plan_contents_follow_the_seed_and_stay_safe() {
         "/E /COPY:DAT /DCOPY:T /B /R:0 /W:0 ('/LOG+:' + $LogFile)",
         "/setowner 'NT SERVICE\\TrustedInstaller'",
         "cbscore.dll",
-        "Try the in-place upgrade again.",
+        "Try the update or the upgrade again.",
     ];
     let mut at = 0;
     for needle in order {
         let i = s[at..].find(needle).unwrap_or_else(|| panic!("{needle} missing or out of order"));
         at += i + needle.len();
     }
-    assert!(s.contains("#      robocopy \"C:\\TemporaryFolder\\ssu\\<folder>\""), "the by-hand commands are comments");
+    assert!(
+        s.contains("'      robocopy \"C:\\TemporaryFolder\\ssu\\<folder>\""),
+        "the by-hand commands are in the script"
+    );
     for forbidden in ["takeown", "/grant", "/reset", "Set-Acl", "Invoke-Expression", "iex ", "-EncodedCommand"] {
         assert!(!s.to_ascii_lowercase().contains(&forbidden.to_ascii_lowercase()), "{forbidden}");
     }
@@ -595,14 +598,14 @@ fn seed_b_plan_with_a_combined_package_restores_only_the_stack() {
     assert!(s.contains("Stop-Plan ('The package holds no servicing stack ' + $StackVersion + ' folder for ' + $Arch"));
     // One source: the rule's by-hand commands (shown by diagnose, and as
     // comments here) copy with the same flags as the script.
-    let by_hand = s.lines().find(|l| l.starts_with("#      robocopy ")).expect("the rule's robocopy step");
+    let by_hand = s.lines().find(|l| l.trim_start().starts_with("'      robocopy ")).expect("the rule's robocopy step");
     let flags = |l: &str| -> Vec<String> {
         l.split_whitespace().filter(|w| w.starts_with('/') && !w.starts_with("/LOG")).map(str::to_string).collect()
     };
     let copy_line = copies[1];
     assert_eq!(flags(by_hand), flags(copy_line), "{by_hand}\n{copy_line}");
-    let owner = s.lines().find(|l| l.starts_with("#      icacls ")).expect("the rule's icacls step");
-    assert!(owner.ends_with("/setowner \"NT SERVICE\\TrustedInstaller\" /T /C /Q"), "{owner}");
+    let owner = s.lines().find(|l| l.trim_start().starts_with("'      icacls ")).expect("the rule's icacls step");
+    assert!(owner.ends_with("/setowner \"NT SERVICE\\TrustedInstaller\" /T /C /Q',"), "{owner}");
     // The choice of flags is explained where it is made.
     assert!(s.contains("# Permissions. Microsoft's article says not to take ownership"), "{s}");
 }
@@ -706,4 +709,73 @@ fn seed_b_reports_keep_commands_whole() {
     let html = String::from_utf8(html.stdout).unwrap();
     let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     assert!(html.contains(&format!("<pre><code>{}", esc(commands[0].1))), "{html}");
+}
+
+/// CBS's account of a store repair without a source (modelled on the
+/// corpus's Server 2012 CBS.log): two corrupt payloads, then the failure.
+const SOURCE_MISSING_CBS: &str = "2020-02-04 18:57:16, Info                  CBS    Failed to repair store. [HRESULT = 0x800f081f - CBS_E_SOURCE_MISSING]\r
+2020-02-04 18:57:16, Info                  CBS    \r
+=================================\r
+Checking System Update Readiness.\r
+\r
+(p)\tCSI Payload Corrupt\t\t\tamd64_prncacla.inf_31bf3856ad364e35_6.2.9200.16384_none_fd9c01be8b864efc\\Amd64\\CNBJ2530.DPB\r
+Repair failed: Missing replacement payload.\r
+(p)\tCSI Payload Corrupt\t\t\tamd64_prncacla.inf_31bf3856ad364e35_6.2.9200.16430_none_fdce12188b615b12\\Amd64\\CNBJ2530.DPB\r
+Repair failed: Missing replacement payload.\r
+(p)\tCBS MUM Missing\t\t\t(n)\tMicrosoft-Windows-Client-Features-Package~31bf3856ad364e35~amd64~~10.0.19045.4291\r
+\r
+Summary:\r
+Operation: Detect and Repair \r
+Operation result: 0x800f081f\r
+2020-02-04 18:57:17, Error                 CBS    Session: 30792643_2984787731 failed to perform store corruption detect and repair operation. [HRESULT = 0x800f081f - CBS_E_SOURCE_MISSING]\r
+";
+
+/// A rule added as YAML (rule, remediation file, fixtures) alone: its
+/// finding lists every payload, and its plan previews, then runs DISM
+/// /RestoreHealth with -Apply, without another remediation's parameters.
+#[test]
+fn a_data_only_rule_gets_its_own_plan() {
+    let d = tree(&[("Windows/Logs/CBS/CBS.log", SOURCE_MISSING_CBS)]);
+    let run = diagnose(&[d.path()]);
+    let f = findings(&run, "dism-0x800f081f-source-missing");
+    assert_eq!(f.len(), 1, "{}", run.stdout);
+    let payloads = fact(f[0], "payloads").unwrap();
+    assert_eq!(payloads.split("; ").count(), 3, "every payload: {payloads}");
+    assert!(payloads.ends_with("Microsoft-Windows-Client-Features-Package~31bf3856ad364e35~amd64~~10.0.19045.4291"));
+    assert_eq!(f[0]["remediation"]["id"], "dism-restore-health-with-source");
+
+    let o = bin().arg("plan").arg(d.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = script(&o);
+    let (_, errors) = verbatim_ranges(&s);
+    assert!(errors.is_empty(), "{errors:?}");
+    for absent in ["$Msu", "$LogFile", "WinSxS_Repair", "robocopy", "$Finding.Missing = "] {
+        assert!(!s.contains(absent), "{absent} in\n{s}");
+    }
+    let gate = s.rfind("if (-not $Apply) {").expect("a preview gate");
+    let run_dism = s.find("& DISM.exe @DismArgs").expect("runs DISM");
+    assert!(gate < run_dism, "DISM runs only with -Apply");
+    assert!(s[..gate].contains("Will run: DISM.exe "), "the preview says what will run");
+    assert!(s.contains("[string]$Source = ''") && s.contains("[switch]$LimitAccess"));
+    assert!(s.contains("& DISM.exe /Online /Cleanup-Image /CheckHealth"), "and verifies");
+}
+
+/// A remediation without plan actions: the script shows the steps and
+/// changes nothing; no -Apply that would do nothing, no unused parameter.
+#[test]
+fn a_remediation_without_actions_gets_an_honest_script() {
+    let rules = tempfile::tempdir().unwrap();
+    write(
+        &rules.path().join("r.yaml"),
+        b"id: test-honest\ntitle: t\nseverity: error\nsummary: s\nsignals:\n  - id: a\n    kinds: [cbs]\n    anchor: HONEST-FAILURE\nremediation:\n  id: read-only\n  steps:\n    - \"Look at the disk.\"\n    - { text: \"Then run:\", shell: cmd, run: ['chkdsk C:'] }\n",
+    );
+    let d = tree(&[("CBS.log", "2024-01-01 00:00:00, Error                 CBS    HONEST-FAILURE here\r\n")]);
+    let o = bin().arg("plan").arg("--rules").arg(rules.path()).arg(d.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = script(&o);
+    assert!(s.contains("This script changes nothing"), "{s}");
+    for absent in ["$Apply", "$WorkDir", "$Msu", "back up'"] {
+        assert!(!s.contains(absent), "{absent} in\n{s}");
+    }
+    assert!(s.contains("Write-Host '1. Look at the disk.'") && s.contains("Write-Host '      chkdsk C:'"), "{s}");
 }

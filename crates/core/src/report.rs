@@ -163,6 +163,12 @@ pub struct RemediationOut {
     pub steps: Vec<String>,
     /// The same steps with text and commands apart, for printers and scripts.
     pub actions: Vec<Action>,
+    /// The plan actions `servicing-doctor plan` writes for it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plan: Vec<crate::plan::Action>,
+    /// What to do once the plan has run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub done: Option<String>,
 }
 
 /// A remediation step: prose (facts filled in), and commands to paste as is.
@@ -176,7 +182,11 @@ pub struct Action {
 }
 
 impl RemediationOut {
-    pub fn new(id: String, actions: Vec<Action>) -> Self {
+    /// The remediation's steps, then what to do once they are done (a last step).
+    pub fn new(id: String, mut actions: Vec<Action>, plan: Vec<crate::plan::Action>, done: Option<String>) -> Self {
+        if let Some(d) = &done {
+            actions.push(Action { text: d.clone(), shell: None, commands: Vec::new() });
+        }
         let steps = actions
             .iter()
             .map(|a| {
@@ -186,7 +196,7 @@ impl RemediationOut {
                     .join("\n")
             })
             .collect();
-        RemediationOut { id, steps, actions }
+        RemediationOut { id, steps, actions, plan, done }
     }
 }
 

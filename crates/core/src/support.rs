@@ -135,7 +135,7 @@ mod tests {
             summary: "s".into(),
             facts: Default::default(),
             evidence: Vec::new(),
-            remediation: RemediationOut::new("x".into(), Vec::new()),
+            remediation: RemediationOut::new("x".into(), Vec::new(), Vec::new(), None),
             references: Vec::new(),
         }
     }

@@ -1,6 +1,8 @@
 //! Rule documents → a validated, compiled [`RuleSet`].
 
-use super::model::{parse_duration_secs, CaseDoc, Emit, RuleDoc, Severity, StepDoc};
+use super::model::{
+    parse_duration_secs, CaseDoc, Emit, FactDoc, RemediationDoc, RemediationRef, RuleDoc, Severity, StepDoc,
+};
 use crate::hresult;
 use crate::kind::LogKind;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -106,7 +108,12 @@ impl std::error::Error for RuleError {}
 #[derive(Debug, Clone)]
 pub struct Remediation {
     pub id: String,
+    pub title: Option<String>,
     pub steps: Vec<Step>,
+    pub plan: Vec<crate::plan::Action>,
+    pub done: Option<String>,
+    /// The file it was written in.
+    pub origin: String,
 }
 
 /// A remediation step: prose (which may name facts) and the commands that
@@ -155,6 +162,12 @@ pub struct Rule {
     pub signals: Vec<Signal>,
     /// fact name → candidates (signal index, capture name), in order.
     pub facts: Vec<(String, Vec<(usize, String)>)>,
+    /// Facts that list every distinct value (`many: true`).
+    pub many_facts: HashSet<String>,
+    /// Labels of facts, for people.
+    pub fact_labels: HashMap<String, String>,
+    /// Facts read only from lines at or before the trigger.
+    pub before_facts: HashSet<String>,
     pub remediation: Remediation,
     pub tests: Vec<CaseDoc>,
 }
@@ -192,7 +205,7 @@ impl RuleSet {
 
     /// Compile rule documents given as (origin, YAML text).
     pub fn from_sources(docs: &[(String, String)]) -> Result<RuleSet, Vec<RuleError>> {
-        let mut errors = Vec::new();
+        let (remediations, mut errors) = embedded_remediations();
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: HashMap<String, String> = HashMap::new();
         let mut budget = Budget { file: FILE_REGEX_BUDGET, total: TOTAL_REGEX_BUDGET };
@@ -200,7 +213,7 @@ impl RuleSet {
             budget.file = FILE_REGEX_BUDGET;
             match serde_saphyr::from_str::<RuleDoc>(text) {
                 Err(e) => errors.push(yaml_error(origin, &e.to_string())),
-                Ok(doc) => match compile_rule(origin, doc, &mut budget) {
+                Ok(doc) => match compile_rule(origin, doc, &mut budget, &remediations) {
                     Err(mut es) => errors.append(&mut es),
                     Ok(rule) => {
                         if let Some(prev) = seen.insert(rule.id.clone(), origin.clone()) {
@@ -221,6 +234,17 @@ impl RuleSet {
                         }
                     }
                 },
+            }
+        }
+        for rule in &rules {
+            for case in &rule.tests {
+                for other in case.also_fires.iter().filter(|o| !seen.contains_key(*o)) {
+                    errors.push(RuleError {
+                        file: rule.origin.clone(),
+                        line: None,
+                        message: format!("test `{}`: also_fires names `{other}`, which is no rule", case.name),
+                    });
+                }
             }
         }
         if !errors.is_empty() {
@@ -409,7 +433,12 @@ fn yaml_error(origin: &str, msg: &str) -> RuleError {
     RuleError { file: origin.to_string(), line, message }
 }
 
-fn compile_rule(origin: &str, doc: RuleDoc, budget: &mut Budget) -> Result<Rule, Vec<RuleError>> {
+fn compile_rule(
+    origin: &str,
+    doc: RuleDoc,
+    budget: &mut Budget,
+    remediations: &HashMap<String, Remediation>,
+) -> Result<Rule, Vec<RuleError>> {
     let mut errors = Vec::new();
     let mut err = |s: &Spanned<String>, message: String| {
         // Line 0: a value read through an untagged enum has lost its place.
@@ -506,7 +535,25 @@ fn compile_rule(origin: &str, doc: RuleDoc, budget: &mut Budget) -> Result<Rule,
         err(&doc.id, format!("min_signals is {} but the rule has {} signal(s)", doc.min_signals, signals.len()));
     }
     let mut facts = Vec::new();
-    for (name, sources) in doc.facts {
+    let mut many_facts = HashSet::new();
+    let mut fact_labels = HashMap::new();
+    let mut before_facts = HashSet::new();
+    for (name, fact) in doc.facts {
+        let sources = match fact {
+            FactDoc::From(sources) => sources,
+            FactDoc::Declared(d) => {
+                if d.many {
+                    many_facts.insert(name.clone());
+                }
+                if let Some(l) = d.label {
+                    fact_labels.insert(name.clone(), l);
+                }
+                if d.before {
+                    before_facts.insert(name.clone());
+                }
+                d.from
+            }
+        };
         let mut cands = Vec::new();
         for src in &sources {
             let Some((sig, cap)) = src.value.split_once('.') else {
@@ -550,38 +597,42 @@ fn compile_rule(origin: &str, doc: RuleDoc, budget: &mut Budget) -> Result<Rule,
             }
         }
     }
-    if doc.remediation.steps.is_empty() {
-        errors.push(RuleError {
-            file: origin.to_string(),
-            line: Some(doc.id.referenced.line()),
-            message: "remediation needs at least one step".into(),
-        });
-    }
-    let mut steps = Vec::new();
-    for (n, step) in doc.remediation.steps.into_iter().enumerate() {
-        match step {
-            StepDoc::Text(text) => steps.push(Step { text, shell: None, commands: Vec::new() }),
-            StepDoc::Commands(c) => {
-                let mut bad = |what: String| {
-                    errors.push(RuleError {
-                        file: origin.to_string(),
-                        line: Some(doc.id.referenced.line()),
-                        message: format!("remediation step {}: {what}", n + 1),
-                    })
-                };
-                if c.run.is_empty() {
-                    bad("`run` needs at least one command".into());
-                }
-                for cmd in &c.run {
-                    // A command is pasted as shown: one printable line, and no
-                    // `{fact}`, so that no log text can end up in it.
-                    if cmd.trim().is_empty() || cmd.chars().any(|ch| ch.is_control()) {
-                        bad(format!("command {cmd:?} must be one non-empty line without control characters"));
-                    } else if has_placeholder(cmd) {
-                        bad(format!("command {cmd:?} names a fact: facts go in the step's text, never in a command"));
-                    }
-                }
-                steps.push(Step { text: c.text, shell: Some(c.shell), commands: c.run });
+    let remediation = match doc.remediation {
+        RemediationRef::Inline(r) => match compile_remediation(origin, doc.id.referenced.line(), r) {
+            Ok(r) => Some(r),
+            Err(mut es) => {
+                errors.append(&mut es);
+                None
+            }
+        },
+        RemediationRef::Id(id) => match remediations.get(&id.value) {
+            Some(r) => Some(r.clone()),
+            None => {
+                errors.push(RuleError {
+                    file: origin.to_string(),
+                    // An untagged value loses its position: then the rule's id line.
+                    line: Some(Some(id.referenced.line()).filter(|l| *l > 0).unwrap_or(doc.id.referenced.line())),
+                    message: format!("remediation `{}` is not a remediation file (remediations/<id>.yaml)", id.value),
+                });
+                None
+            }
+        },
+    };
+    // Every `{fact}` a step names, and every fact an action reads, is one
+    // the rule extracts: a typo is an error here, not "(not named in the logs)".
+    if let Some(r) = &remediation {
+        let mut used: Vec<String> = r.steps.iter().flat_map(|st| placeholders(&st.text)).collect();
+        used.extend(r.plan.iter().flat_map(|a| a.facts()).map(str::to_string));
+        for name in used {
+            if !fact_names.contains(&name) {
+                errors.push(RuleError {
+                    file: origin.to_string(),
+                    line: Some(doc.id.referenced.line()),
+                    message: format!(
+                        "remediation `{}` ({}) uses the fact `{name}`, which rule `{}` does not extract",
+                        r.id, r.origin, id
+                    ),
+                });
             }
         }
     }
@@ -604,25 +655,98 @@ fn compile_rule(origin: &str, doc: RuleDoc, budget: &mut Budget) -> Result<Rule,
         emit: doc.emit,
         signals,
         facts,
-        remediation: Remediation { id: doc.remediation.id, steps },
+        many_facts,
+        fact_labels,
+        before_facts,
+        remediation: remediation.expect("no errors: the remediation is resolved"),
         tests: doc.tests,
     })
 }
 
-/// `{name}` as a fact placeholder (letters, digits, `_`); a PowerShell
-/// script block `{ ... }` is not one.
-pub(crate) fn has_placeholder(s: &str) -> bool {
+/// The remediation files built into the binary, by id.
+fn embedded_remediations() -> (HashMap<String, Remediation>, Vec<RuleError>) {
+    let mut out = HashMap::new();
+    let mut errors = Vec::new();
+    for (origin, text) in super::EMBEDDED_REMEDIATIONS {
+        match serde_saphyr::from_str::<RemediationDoc>(text) {
+            Err(e) => errors.push(yaml_error(origin, &e.to_string())),
+            Ok(doc) => match compile_remediation(origin, 1, doc) {
+                Err(mut es) => errors.append(&mut es),
+                Ok(r) => {
+                    let stem = origin.rsplit('/').next().unwrap_or(origin).trim_end_matches(".yaml");
+                    if r.id != stem {
+                        errors.push(RuleError {
+                            file: origin.to_string(),
+                            line: Some(1),
+                            message: format!("remediation id `{}` must be the file's name ({stem})", r.id),
+                        });
+                    }
+                    out.insert(r.id.clone(), r);
+                }
+            },
+        }
+    }
+    (out, errors)
+}
+
+/// The `{name}` fact placeholders of a text (letters, digits, `_`); a
+/// PowerShell script block `{ ... }` is not one.
+pub(crate) fn placeholders(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
     let mut rest = s;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
         if let Some(close) = after.find('}') {
-            if close > 0 && after[..close].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
-                return true;
+            let name = &after[..close];
+            // A name starts with a letter: `{0}` is a PowerShell format item.
+            if name.starts_with(|c: char| c.is_ascii_alphabetic())
+                && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            {
+                out.push(name.to_string());
             }
         }
         rest = after;
     }
-    false
+    out
+}
+
+/// Compile a remediation (a file, or written in a rule): its steps checked.
+pub(crate) fn compile_remediation(origin: &str, line: u64, doc: RemediationDoc) -> Result<Remediation, Vec<RuleError>> {
+    let mut errors = Vec::new();
+    let err = |message: String| RuleError { file: origin.to_string(), line: Some(line), message };
+    if doc.steps.is_empty() {
+        errors.push(err("remediation needs at least one step".into()));
+    }
+    // A command is one line: no line break of any kind (U+0085, U+2028 and
+    // U+2029 too) and no control character. (Prose is printed inert, like
+    // titles; the plan refuses what it cannot quote.)
+    let breaks = |t: &str| t.chars().any(|c| c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}'));
+    let mut steps = Vec::new();
+    for (n, step) in doc.steps.into_iter().enumerate() {
+        match step {
+            StepDoc::Text(text) => steps.push(Step { text, shell: None, commands: Vec::new() }),
+            StepDoc::Commands(c) => {
+                let mut bad = |what: String| errors.push(err(format!("remediation step {}: {what}", n + 1)));
+                if c.run.is_empty() {
+                    bad("`run` needs at least one command".into());
+                }
+                for cmd in &c.run {
+                    // A command is pasted as shown: one printable line, and no
+                    // `{fact}`, so that no log text can end up in it.
+                    if cmd.trim().is_empty() || breaks(cmd) {
+                        bad(format!("command {cmd:?} must be one non-empty line without control characters"));
+                    } else if !placeholders(cmd).is_empty() {
+                        bad(format!("command {cmd:?} names a fact: facts go in the step's text, never in a command"));
+                    }
+                }
+                steps.push(Step { text: c.text, shell: Some(c.shell), commands: c.run });
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Remediation { id: doc.id, title: doc.title, steps, plan: doc.plan, done: doc.done, origin: origin.to_string() })
 }
 
 fn duration(w: &Option<Spanned<String>>, default: i64, err: &mut impl FnMut(&Spanned<String>, String)) -> i64 {
@@ -654,8 +778,9 @@ mod tests {
             let y = rule_with("c", &["x"]).replace("  steps: [s]\n", &format!("  steps:\n{step}"));
             RuleSet::from_sources(&[("c.yaml".to_string(), y)])
         };
-        let ok = with("    - text: \"Run, with {fact} in the prose:\"\n      shell: cmd\n      run: ['dir \"C:\\x\"', 'Get-Item x | % { $_ }']\n")
-            .unwrap();
+        let ok =
+            with("    - text: \"Run:\"\n      shell: cmd\n      run: ['dir \"C:\\x\"', 'Get-Item x | % { $_ }']\n")
+                .unwrap();
         let step = &ok.rules[0].remediation.steps[0];
         assert_eq!(step.commands, ["dir \"C:\\x\"", "Get-Item x | % { $_ }"]);
         assert_eq!(step.shell.map(|s| s.as_str()), Some("cmd"));
@@ -663,9 +788,49 @@ mod tests {
         assert!(e[0].to_string().contains("names a fact: facts go in the step's text, never in a command"), "{e:?}");
         let e = with("    - { text: t, shell: cmd, run: [\"a\\nb\"] }\n").unwrap_err();
         assert!(e[0].to_string().contains("must be one non-empty line"), "{e:?}");
+        let e = with("    - { text: t, shell: cmd, run: [\"a\u{2028}b\"] }\n").unwrap_err();
+        assert!(e[0].to_string().contains("must be one non-empty line"), "{e:?}");
+        // `{0}` is PowerShell's format item, not a fact.
+        assert!(with("    - { text: t, shell: powershell, run: [\"'{0}' -f $x\"] }\n").is_ok());
         let e = with("    - { text: t, shell: cmd, run: [] }\n").unwrap_err();
         assert!(e[0].to_string().contains("`run` needs at least one command"), "{e:?}");
         assert!(with("    - { text: t, shell: bash, run: [ls] }\n").is_err(), "cmd or powershell only");
+        // A fact the rule does not extract: an error when rules load, naming the file and line.
+        let e = with("    - \"Look at {misssing}.\"\n").unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "c.yaml:1: remediation `x` (c.yaml) uses the fact `misssing`, which rule `c` does not extract"
+        );
+    }
+
+    #[test]
+    fn also_fires_names_rules() {
+        let y =
+            rule_with("c", &["x"]) + "tests:\n  - { name: t, fires: false, also_fires: [no-such-rule], logs: [] }\n";
+        let e = RuleSet::from_sources(&[("c.yaml".to_string(), y)]).unwrap_err();
+        assert_eq!(e[0].to_string(), "c.yaml: test `t`: also_fires names `no-such-rule`, which is no rule");
+    }
+
+    #[test]
+    fn remediations_are_files_shared_by_rules() {
+        let y = |r: &str| {
+            rule_with("c", &["x"]).replace("remediation:\n  id: x\n  steps: [s]\n", &format!("remediation: {r}\n"))
+        };
+        let set = RuleSet::from_sources(&[("c.yaml".to_string(), y("in-place-upgrade"))]);
+        // in-place-upgrade's steps name {missing}, which this rule does not extract.
+        let e = set.unwrap_err();
+        assert!(e[0].to_string().contains("uses the fact `missing`"), "{e:?}");
+        let e = RuleSet::from_sources(&[("c.yaml".to_string(), y("no-such-remediation"))]).unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "c.yaml:1: remediation `no-such-remediation` is not a remediation file (remediations/<id>.yaml)"
+        );
+        let set = RuleSet::embedded().unwrap();
+        let shared: Vec<&Rule> =
+            set.rules.iter().filter(|r| r.remediation.id == "restore-servicing-stack-from-ssu").collect();
+        assert_eq!(shared.len(), 2, "one remediation, two rules");
+        assert_eq!(shared[0].remediation.steps, shared[1].remediation.steps);
+        assert_eq!(shared[0].remediation.plan, [crate::plan::Action::RestoreServicingStackFromSsu]);
     }
 
     #[test]
@@ -674,7 +839,7 @@ mod tests {
         for (name, text) in super::super::EMBEDDED {
             budget.file = FILE_REGEX_BUDGET;
             let doc = serde_saphyr::from_str::<RuleDoc>(text).unwrap();
-            compile_rule(name, doc, &mut budget).unwrap();
+            compile_rule(name, doc, &mut budget, &embedded_remediations().0).unwrap();
             assert!(budget.file > FILE_REGEX_BUDGET / 2, "{name} uses half its budget");
         }
         let used = TOTAL_REGEX_BUDGET - budget.total;

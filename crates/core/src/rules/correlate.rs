@@ -313,13 +313,29 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Find
     };
     let mut facts = BTreeMap::new();
     for (name, cands) in &rule.facts {
+        if rule.many_facts.contains(name) {
+            if let Some(v) = every_value(cands, members, paths) {
+                facts.insert(name.clone(), v);
+            }
+            continue;
+        }
+        let before = rule.before_facts.contains(name);
+        // At or before the trigger: by time, or by line in the trigger's file.
+        let not_after = |h: &Hit| match (trigger.time, h.time) {
+            (Some(t), Some(x)) => x <= t,
+            _ => h.source != trigger.source || h.line <= trigger.line,
+        };
+        let capture =
+            |h: &Hit, cap: &str| h.captures.iter().find(|(n, v)| n == cap && !v.is_empty()).map(|(_, v)| v.clone());
         let value = cands.iter().find_map(|(si, cap)| {
-            members
-                .iter()
-                .filter(|h| h.signal == *si)
-                .filter_map(|h| h.captures.iter().find(|(n, v)| n == cap && !v.is_empty()).map(|(_, v)| (h, v)))
-                .min_by_key(|(h, _)| distance(h))
-                .map(|(_, v)| v.clone())
+            let lines = members.iter().filter(|h| h.signal == *si);
+            if before {
+                // The last such line before the failure, and what it says (or
+                // not): facts of one signal then come from one line.
+                lines.filter(|h| not_after(h)).min_by_key(|h| distance(h)).and_then(|h| capture(h, cap))
+            } else {
+                lines.filter_map(|h| capture(h, cap).map(|v| (h, v))).min_by_key(|(h, _)| distance(h)).map(|(_, v)| v)
+            }
         });
         if let Some(v) = value {
             facts.insert(name.clone(), v);
@@ -367,10 +383,53 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Find
         summary: rule.summary.clone(),
         facts,
         evidence,
-        remediation: RemediationOut::new(rule.remediation.id.clone(), actions),
+        remediation: RemediationOut::new(
+            rule.remediation.id.clone(),
+            actions,
+            rule.remediation.plan.clone(),
+            rule.remediation.done.clone(),
+        ),
         references: rule.references.clone(),
     }
 }
+
+/// A `many` fact: every distinct value its sources give in the incident, in
+/// log order, joined with `; `; past [`MAX_FACT_VALUES`] the rest is counted.
+fn every_value(cands: &[(usize, String)], members: &[&Hit], paths: &[&str]) -> Option<String> {
+    let mut hits: Vec<&&Hit> = members.iter().filter(|h| cands.iter().any(|(si, _)| h.signal == *si)).collect();
+    hits.sort_by(|a, b| (paths[a.source], a.line).cmp(&(paths[b.source], b.line)));
+    let mut values: Vec<&str> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut cut = 0usize;
+    for h in hits {
+        for (si, cap) in cands {
+            if h.signal != *si {
+                continue;
+            }
+            if let Some((_, v)) = h.captures.iter().find(|(n, v)| n == cap && !v.is_empty()) {
+                if !seen.insert(v.as_str()) {
+                    continue;
+                }
+                if values.len() < MAX_FACT_VALUES {
+                    values.push(v);
+                } else {
+                    cut += 1;
+                }
+            }
+        }
+    }
+    if values.is_empty() {
+        return None;
+    }
+    let mut out = values.join("; ");
+    if cut > 0 {
+        out.push_str(&format!("; and {cut} more"));
+    }
+    Some(out)
+}
+
+/// Values a `many` fact lists; more are counted.
+const MAX_FACT_VALUES: usize = 50;
 
 /// Replace `{fact}` in a remediation step with the fact's value.
 fn fill(step: &str, facts: &BTreeMap<String, String>) -> String {

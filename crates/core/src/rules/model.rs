@@ -40,8 +40,10 @@ pub struct RuleDoc {
     pub signals: Vec<SignalDoc>,
     /// fact name -> candidate sources `signal.capture`, first found wins.
     #[serde(default)]
-    pub facts: BTreeMap<String, Vec<Spanned<String>>>,
-    pub remediation: RemediationDoc,
+    pub facts: BTreeMap<String, FactDoc>,
+    /// A remediation file's id (`remediations/<id>.yaml`), or a remediation
+    /// written in the rule (`{id, steps, ...}`).
+    pub remediation: RemediationRef,
     /// Small logs the rule must (or must not) fire on; run by `rules test`.
     #[serde(default)]
     pub tests: Vec<CaseDoc>,
@@ -134,7 +136,50 @@ impl Severity {
 #[serde(deny_unknown_fields)]
 pub struct RemediationDoc {
     pub id: String,
+    #[serde(default)]
+    pub title: Option<String>,
     pub steps: Vec<StepDoc>,
+    /// Plan actions from the vetted set ([`crate::plan::Action`]); none: the
+    /// plan shows the steps and changes nothing.
+    #[serde(default)]
+    pub plan: Vec<crate::plan::Action>,
+    /// What to do once the plan has run ("Try the upgrade again.").
+    #[serde(default)]
+    pub done: Option<String>,
+}
+
+/// A fact: its candidate sources (`signal.capture`, the nearest line of
+/// the first source that gives one wins), or a declaration with them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum FactDoc {
+    From(Vec<Spanned<String>>),
+    Declared(DeclaredFact),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredFact {
+    pub from: Vec<Spanned<String>>,
+    /// Every distinct value of the incident, in log order (bounded), not
+    /// the nearest one.
+    #[serde(default)]
+    pub many: bool,
+    /// What the value is, for people ("Corrupt payloads").
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Only lines at or before the trigger (the command that failed, not a
+    /// later retry).
+    #[serde(default)]
+    pub before: bool,
+}
+
+/// How a rule names its remediation.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RemediationRef {
+    Id(Spanned<String>),
+    Inline(RemediationDoc),
 }
 
 /// One remediation step: prose, or prose with commands to paste. Prose
@@ -184,6 +229,10 @@ pub struct CaseDoc {
     /// Facts the finding must carry (only when `fires`).
     #[serde(default)]
     pub facts: BTreeMap<String, String>,
+    /// Other error rules that fire on these logs too, on purpose (each one
+    /// named here is reviewed; any other is a test failure).
+    #[serde(default)]
+    pub also_fires: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -75,6 +75,20 @@ pub fn run(rules: &RuleSet) -> Outcome {
                 }
                 continue;
             }
+            // A rule's test logs are its fixtures: no other error rule may
+            // claim them (two rules for one failure would both be shown).
+            let claims = |f: &&crate::report::Finding| {
+                f.rule != rule.id && f.severity == super::Severity::Error && !case.also_fires.contains(&f.rule)
+            };
+            for other in report.findings.iter().filter(claims) {
+                fail(format!(
+                    "test `{}`: rule `{}` ({}) fires on these logs too (evidence: {})",
+                    case.name,
+                    other.rule,
+                    rules.get(&other.rule).map(|r| r.origin.as_str()).unwrap_or("?"),
+                    other.evidence.first().map(|e| e.text.as_str()).unwrap_or("")
+                ));
+            }
             let found: Vec<_> = report.findings.iter().filter(|f| f.rule == rule.id).collect();
             match (case.fires, found.first()) {
                 (true, None) => fail(format!("test `{}`: the rule did not fire", case.name)),

@@ -200,8 +200,8 @@ pub struct Inspection {
 /// A WinSxS component folder inside an update package.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PackageFolder {
-    /// The (nested) cabinet holding it, `!`-joined below the inspected
-    /// archive; empty for the archive itself.
+    /// The name of the cabinet holding it (the innermost one, at most 255
+    /// characters); empty for the inspected archive itself.
     pub archive: String,
     /// The folder name as stored.
     pub name: String,
@@ -212,8 +212,8 @@ pub struct PackageFolder {
     pub version: String,
 }
 
-/// Distinct component folders [`inspect`] remembers; a package has a few
-/// thousand at most, so more only counts.
+/// Distinct component folders [`inspect`] tells apart; a package has a few
+/// thousand at most, so past this each member of a folder counts as one.
 const MAX_FOLDERS_TRACKED: usize = 200_000;
 
 /// Largest `.mum` or `pkgProperties.txt` that [`inspect`] parses.
@@ -233,7 +233,7 @@ pub fn inspect<R: Read + Seek>(display: &str, archive: R, limits: &Limits) -> In
         stack_folders: Vec::new(),
         other_component_folders: 0,
     };
-    let mut folders_seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut folders_seen: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let prefix = format!("{display}!");
     let rel = |p: &str| p.strip_prefix(prefix.as_str()).unwrap_or(p).to_string();
     let mut ctx = Ctx::for_archive(*limits, &mut archive);
@@ -298,24 +298,40 @@ pub fn inspect<R: Read + Seek>(display: &str, archive: R, limits: &Limits) -> In
 }
 
 /// Remember the component folder a member lies in (`cab!folder/file`).
-fn note_folder(rel_path: &str, seen: &mut std::collections::HashSet<String>, ins: &mut Inspection) {
+/// Bounded: each name is short (a component name is at most 1 KiB and the
+/// cabinet's own name is cut), at most [`MAX_STACK_FOLDERS`] stack folders
+/// are listed, and the set of folders seen holds hashes, not paths.
+fn note_folder(rel_path: &str, seen: &mut std::collections::HashSet<u64>, ins: &mut Inspection) {
+    use std::hash::{Hash, Hasher};
     let (archive, inner) = rel_path.rsplit_once('!').unwrap_or(("", rel_path));
     let Some((folder, _)) = inner.split_once(['/', '\\']) else { return };
     let Some(component) = crate::checks::winsxs::parse_component_name(folder) else { return };
-    if seen.len() >= MAX_FOLDERS_TRACKED || !seen.insert(format!("{archive}!{folder}")) {
+    // The innermost cabinet's own name: what tells an SSU-*.cab apart.
+    let leaf = archive.rsplit('!').next().unwrap_or(archive);
+    let leaf: String = leaf.chars().take(255).collect();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&leaf, folder).hash(&mut h);
+    if seen.len() >= MAX_FOLDERS_TRACKED {
+        ins.other_component_folders += 1;
+        return;
+    }
+    if !seen.insert(h.finish()) {
         return;
     }
     match crate::checks::winsxs::stack_family(&component.name) {
-        Some(family) => ins.stack_folders.push(PackageFolder {
-            archive: archive.to_string(),
+        Some(family) if ins.stack_folders.len() < MAX_STACK_FOLDERS => ins.stack_folders.push(PackageFolder {
+            archive: leaf,
             name: folder.to_string(),
             arch: component.arch,
             family,
             version: component.version,
         }),
-        None => ins.other_component_folders += 1,
+        _ => ins.other_component_folders += 1,
     }
 }
+
+/// Servicing stack folders [`inspect`] lists (a real SSU has about ten).
+const MAX_STACK_FOLDERS: usize = 1_000;
 
 // ---------------------------------------------------------------------------
 // Walker internals

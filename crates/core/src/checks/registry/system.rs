@@ -201,8 +201,9 @@ fn text(key: &KeyRead, name: &str, path: &str, notes: &mut Vec<String>) -> Optio
     match value(key, name)? {
         Data::Str(s) => {
             let s = s.trim();
-            if s.chars().any(char::is_control) {
-                notes.push(format!("value `{name}` of `{path}` holds control characters: ignored"));
+            // Line separators (U+0085, U+2028, U+2029) break lines too.
+            if s.chars().any(|c| c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')) {
+                notes.push(format!("value `{name}` of `{path}` holds control characters or line breaks: ignored"));
                 None
             } else if s.is_empty() {
                 None
@@ -375,7 +376,12 @@ mod tests {
     fn control_characters_and_long_names() {
         let info = read_bytes(&system(1, "PC\u{1b}[31m", "Zone\nTwo", 0).build()).unwrap();
         assert_eq!((info.computer_name.as_deref(), info.time_zone.as_deref()), (None, None));
-        assert_eq!(info.notes.iter().filter(|n| n.contains("holds control characters: ignored")).count(), 2);
+        assert_eq!(
+            info.notes.iter().filter(|n| n.contains("holds control characters or line breaks: ignored")).count(),
+            2
+        );
+        let info = read_bytes(&system(1, "PC\u{2028}X", "Zone\u{85}Two", 0).build()).unwrap();
+        assert_eq!((info.computer_name.as_deref(), info.time_zone.as_deref()), (None, None), "line separators too");
         assert_eq!(info.utc_offset_minutes, Some(0));
 
         let long = "N".repeat(5000);
