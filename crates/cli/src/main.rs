@@ -2,12 +2,17 @@
 //! Parses arguments, picks a printer, maps the outcome to an exit code:
 //! 0 no failure found, 1 an error-severity finding, 2 bad input or usage.
 
+mod args;
 mod explain;
+mod output;
 mod print;
 mod progress;
 
+use args::{Cli, ColorChoice, Command, DiagnoseArgs, ExplainFormat, Format, PlanArgs, RulesAction};
+use output::{refuse_overwriting_inputs, write_output, OutputFile};
+
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use servicing_doctor::plan::{self, PlanOptions, SsuPackage};
 use servicing_doctor::rules::{selftest, RuleSet};
 use servicing_doctor::sources::archive;
@@ -15,150 +20,6 @@ use servicing_doctor::{diagnose, DiagnoseOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-#[derive(Parser)]
-#[command(
-    name = "servicing-doctor",
-    version,
-    about = "Tells why a Windows Update or in-place upgrade failed, shows the log lines that prove it, and what to do.",
-    after_help = "Exit codes: 0 no failure found; 1 at least one error-severity finding; 2 bad input or usage \
-(the message says what and where; also when nothing at all could be read).\n\
-Rules: `servicing-doctor rules list` shows what the built-in rules detect; `--rules DIR` adds your own."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Diagnose log files and folders (searched recursively).
-    Diagnose(DiagnoseArgs),
-    /// Decode an error code (HRESULT, Win32, CBS_E_*, setup 0xC19… with extend code).
-    Explain {
-        /// e.g. 0x80070003, 3, -2147024893, ERROR_PATH_NOT_FOUND, 0xC1900101-0x20017
-        #[arg(allow_negative_numbers = true)]
-        code: String,
-        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
-        format: ExplainFormat,
-        /// Also load the rules in this folder (to list the ones that involve the code).
-        #[arg(long, value_name = "DIR")]
-        rules: Option<PathBuf>,
-    },
-    /// List the members of a .msu / .cab / .zip and, for an update package, its identity.
-    Inspect {
-        /// The .msu, .cab or .zip file.
-        file: PathBuf,
-        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
-        format: ExplainFormat,
-        /// Also list every member (text; JSON always has them).
-        #[arg(long)]
-        members: bool,
-        /// Say whether the package fits this machine: its logs, folder or Windows root.
-        #[arg(long = "for", value_name = "PATH")]
-        for_machine: Option<PathBuf>,
-    },
-    /// Write a PowerShell repair plan for the findings, to review and run.
-    Plan(PlanArgs),
-    /// List the detection rules, or run their built-in tests.
-    Rules {
-        #[command(subcommand)]
-        action: RulesAction,
-    },
-}
-
-#[derive(Subcommand)]
-enum RulesAction {
-    /// One line per rule: id, severity, log kinds, title.
-    List {
-        /// Also load the rules in this folder (*.yaml).
-        #[arg(long, value_name = "DIR")]
-        rules: Option<PathBuf>,
-    },
-    /// Every anchor literal of the loaded rules, one per line (what the prefilter looks for).
-    Anchors {
-        /// Also load the rules in this folder (*.yaml).
-        #[arg(long, value_name = "DIR")]
-        rules: Option<PathBuf>,
-    },
-    /// Run every rule's example lines and test logs.
-    Test {
-        /// Also load (and test) the rules in this folder (*.yaml).
-        #[arg(long, value_name = "DIR")]
-        rules: Option<PathBuf>,
-    },
-}
-
-#[derive(clap::Args)]
-struct DiagnoseArgs {
-    /// Log files or folders. Required outside Windows.
-    paths: Vec<PathBuf>,
-    #[arg(long, short, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// Write the report here instead of standard output (never over or into an input).
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Add the rules in this folder (*.yaml) to the built-in ones.
-    #[arg(long, value_name = "DIR")]
-    rules: Option<PathBuf>,
-    /// Colour in text output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
-    /// Each PATH is a different machine: never correlate evidence across them.
-    #[arg(long)]
-    separate: bool,
-    /// Worker threads, 1 to 256 (default: one per core).
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
-    threads: Option<u16>,
-    /// No progress or notes on standard error.
-    #[arg(long, short)]
-    quiet: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Text,
-    Json,
-    /// A support request in Markdown.
-    Md,
-    Html,
-    /// One compact JSON report per line, one line per PATH, each PATH its own machine (fleets).
-    Ndjson,
-}
-
-#[derive(clap::Args)]
-struct PlanArgs {
-    /// Log files, folders or a Windows root, as for `diagnose`.
-    paths: Vec<PathBuf>,
-    /// The servicing stack update (.msu) to restore from; checked against the machine.
-    #[arg(long, value_name = "FILE.msu")]
-    ssu: Option<PathBuf>,
-    /// Write the script here (default: standard output). Never over or into an input.
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Put the generation time in the header (otherwise the script is byte-for-byte reproducible).
-    #[arg(long)]
-    stamp: bool,
-    /// Add the rules in this folder (*.yaml) to the built-in ones.
-    #[arg(long, value_name = "DIR")]
-    rules: Option<PathBuf>,
-    /// Each PATH is a different machine: never correlate evidence across them.
-    #[arg(long)]
-    separate: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ExplainFormat {
-    Text,
-    Json,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -483,7 +344,7 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
         bail!("{}; no plan written", nothing_diagnosed(&report));
     }
     let ssu = args.ssu.as_deref().map(inspect_ssu).transpose()?;
-    let plan_opts = PlanOptions { ssu, stamp: args.stamp.then(now_utc) };
+    let plan_opts = PlanOptions { ssu, stamp: args.stamp.then(stamp_now) };
     let script = match plan::powershell(&report, &plan_opts) {
         Ok(s) => s,
         Err(plan::PlanError::NothingToRepair) => {
@@ -521,7 +382,7 @@ fn warn_ssu_fit(report: &servicing_doctor::Report, plan_opts: &PlanOptions) {
 /// silently (each one without a plan is named, with the reason).
 fn run_plan_per_machine(args: &PlanArgs, rules: &RuleSet, opts: &DiagnoseOptions) -> Result<u8> {
     let ssu = args.ssu.as_deref().map(inspect_ssu).transpose()?;
-    let plan_opts = PlanOptions { ssu, stamp: args.stamp.then(now_utc) };
+    let plan_opts = PlanOptions { ssu, stamp: args.stamp.then(stamp_now) };
     // (place among the inputs, input, script, its report) of each machine with a plan.
     let mut scripts: Vec<(usize, String, String, servicing_doctor::Report)> = Vec::new();
     let mut index = 0;
@@ -763,86 +624,6 @@ fn nothing_diagnosed(report: &servicing_doctor::Report) -> String {
     }
 }
 
-/// Write to `--output`, or to standard output.
-fn write_output(output: Option<&Path>, bytes: &[u8]) -> Result<()> {
-    match output {
-        Some(path) => {
-            let mut file = OutputFile::create(path)?;
-            file.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
-            file.commit()?;
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(bytes)?;
-            out.flush()?;
-        }
-    }
-    Ok(())
-}
-
-/// An `--output` file. A new or regular file is written under a temporary
-/// name beside it and then renamed into place: an existing name that is a
-/// link (symbolic or hard) to a log is replaced, never written through, and
-/// a run that fails leaves no half-written report. Anything else (a pipe,
-/// a device, `/dev/stdout`) is written to directly.
-enum OutputFile {
-    Renamed { tmp: std::io::BufWriter<tempfile::NamedTempFile>, path: PathBuf },
-    Direct(std::io::BufWriter<std::fs::File>),
-}
-
-impl OutputFile {
-    fn create(path: &Path) -> Result<OutputFile> {
-        let cannot = || format!("cannot write {}", path.display());
-        let existing = std::fs::metadata(path).ok();
-        if existing.as_ref().is_some_and(|m| !m.is_file()) {
-            let f = std::fs::OpenOptions::new().write(true).open(path).with_context(cannot)?;
-            return Ok(OutputFile::Direct(std::io::BufWriter::new(f)));
-        }
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let tmp = tempfile::Builder::new().prefix(".servicing-doctor-").tempfile_in(dir).with_context(cannot)?;
-        // The report keeps the mode of the file it replaces, else the usual one.
-        let perms = match existing {
-            Some(m) => Some(m.permissions()),
-            #[cfg(unix)]
-            None => Some(std::os::unix::fs::PermissionsExt::from_mode(0o644)),
-            #[cfg(not(unix))]
-            None => None,
-        };
-        if let Some(perms) = perms {
-            tmp.as_file().set_permissions(perms).with_context(cannot)?;
-        }
-        Ok(OutputFile::Renamed { tmp: std::io::BufWriter::new(tmp), path: path.to_path_buf() })
-    }
-
-    fn commit(self) -> Result<()> {
-        match self {
-            OutputFile::Direct(mut f) => f.flush().context("cannot write the report")?,
-            OutputFile::Renamed { tmp, path } => {
-                let cannot = || format!("cannot write {}", path.display());
-                let tmp = tmp.into_inner().map_err(|e| e.into_error()).with_context(cannot)?;
-                tmp.persist(&path).map_err(|e| e.error).with_context(cannot)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Write for OutputFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            OutputFile::Renamed { tmp, .. } => tmp.write(buf),
-            OutputFile::Direct(f) => f.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            OutputFile::Renamed { tmp, .. } => tmp.flush(),
-            OutputFile::Direct(f) => f.flush(),
-        }
-    }
-}
-
 /// What the given .msu holds, for the plan's fit check. A file that cannot
 /// be opened or is not an archive is bad input: no plan is written.
 fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
@@ -878,23 +659,6 @@ fn ssu_package(ins: &archive::Inspection) -> SsuPackage {
     }
 }
 
-/// The current UTC time, for `--stamp`.
-fn now_utc() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil from days (Howard Hinnant), for a stamp without a time-zone crate.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 /// How the live machine is named as an input.
 fn display_live() -> String {
     system_drive().display().to_string()
@@ -908,26 +672,7 @@ fn system_drive() -> PathBuf {
     p
 }
 
-/// The report never goes over, or into, the evidence.
-fn refuse_overwriting_inputs(out: &Path, inputs: &[PathBuf]) -> Result<()> {
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let Ok(dir) = parent.canonicalize() else {
-        bail!("cannot write {}: its folder does not exist", out.display());
-    };
-    // The name itself, and what it links to when it is a symbolic link.
-    let mut targets = vec![dir.join(out.file_name().unwrap_or_default())];
-    targets.extend(out.canonicalize().ok());
-    for input in inputs {
-        let Ok(inp) = input.canonicalize() else {
-            continue;
-        };
-        if targets.iter().any(|t| *t == inp || (inp.is_dir() && t.starts_with(&inp))) {
-            bail!(
-                "refusing to write to {}: it is (inside, or links into) the input {}",
-                out.display(),
-                input.display()
-            );
-        }
-    }
-    Ok(())
+/// The current UTC time, for `--stamp`.
+fn stamp_now() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
