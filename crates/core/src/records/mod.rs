@@ -42,7 +42,8 @@ pub(crate) fn message_text(message: &str) -> String {
     while !message.is_char_boundary(end) {
         end -= 1;
     }
-    message[..end].to_string()
+    // A cut can end in whitespace: messages are trimmed.
+    message[..end].trim_end().to_string()
 }
 
 impl Record {
@@ -92,4 +93,18 @@ pub(crate) fn datetime(y: u32, mo: u32, d: u32, h: u32, mi: u32, s: u32, nanos: 
         i32::try_from(nanos).ok()?,
     )
     .ok()
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    /// The fuzzer's find: a cut that ends on a tab left the message untrimmed.
+    #[test]
+    fn a_cut_message_is_trimmed() {
+        let text = format!("{}\tmore", "x".repeat(MAX_MESSAGE_BYTES - 1));
+        assert_eq!(message_text(&text), "x".repeat(MAX_MESSAGE_BYTES - 1));
+        let wide = format!("{}\u{e9}", "y".repeat(MAX_MESSAGE_BYTES - 1));
+        assert_eq!(message_text(&wide).len(), MAX_MESSAGE_BYTES - 1, "cut on a character boundary");
+    }
 }
