@@ -1,5 +1,5 @@
-//! Embeds every `rules/*.yaml` and `remediations/*.yaml` of the repository
-//! into the library, so a new rule or remediation file is picked up without
+//! Embeds every `rules/*.yaml`, `remediations/*.yaml` and `signals/*.yaml` of the repository
+//! into the library, so a new rule, remediation or shared signal is picked up without
 //! touching code.
 
 use std::{env, fs, path::Path};
@@ -7,6 +7,7 @@ use std::{env, fs, path::Path};
 fn main() {
     let mut out = embed("rules", "EMBEDDED");
     out.push_str(&embed("remediations", "EMBEDDED_REMEDIATIONS"));
+    out.push_str(&embed("signals", "EMBEDDED_SIGNALS"));
     fs::write(Path::new(&env::var("OUT_DIR").unwrap()).join("embedded_rules.rs"), out).unwrap();
 }
 

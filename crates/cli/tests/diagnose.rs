@@ -302,7 +302,7 @@ fn text_output_leads_with_the_verdict_and_cites_lines() {
     assert!(text.starts_with("1 failure(s) found"), "{text}");
     assert!(!text.contains('\u{1b}'), "no colour when not a terminal");
     assert!(text.contains("CBS.log:20"), "path:line of the trigger");
-    assert!(text.contains("missing:  C:\\Windows\\System32\\DriverStore"));
+    assert!(text.contains("Path or file not found: C:\\Windows\\System32\\DriverStore"), "{text}");
     assert!(text.find("Evidence:").unwrap() < text.find("What to do:").unwrap());
     let coloured = bin().args(["diagnose", "--color", "always"]).arg(&ex).output().unwrap();
     assert!(String::from_utf8(coloured.stdout).unwrap().contains('\u{1b}'));

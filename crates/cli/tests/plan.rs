@@ -743,15 +743,23 @@ fn a_data_only_rule_gets_its_own_plan() {
     assert_eq!(payloads.split("; ").count(), 3, "every payload: {payloads}");
     assert!(payloads.ends_with("Microsoft-Windows-Client-Features-Package~31bf3856ad364e35~amd64~~10.0.19045.4291"));
     assert_eq!(f[0]["remediation"]["id"], "dism-restore-health-with-source");
+    // The subject is the list, value by value; a system fact the logs do
+    // not state is said to be unknown.
+    assert_eq!(f[0]["subject"], "payloads");
+    assert_eq!(f[0]["fact_list"][0]["values"].as_array().unwrap().len(), 3);
+    let steps = f[0]["remediation"]["steps"].to_string();
+    assert!(steps.contains("(this computer: build (not known))") && !steps.contains("{system."), "{steps}");
 
     let o = bin().arg("plan").arg(d.path()).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let s = script(&o);
     let (_, errors) = verbatim_ranges(&s);
     assert!(errors.is_empty(), "{errors:?}");
-    for absent in ["$Msu", "$LogFile", "WinSxS_Repair", "robocopy", "$Finding.Missing = "] {
+    for absent in ["$Msu", "$LogFile", "WinSxS_Repair", "robocopy", "Missing = "] {
         assert!(!s.contains(absent), "{absent} in\n{s}");
     }
+    let subject = s.lines().find(|l| l.trim_start().starts_with("Subject = @(")).expect("the subject");
+    assert_eq!(subject.matches("', '").count(), 2, "three payloads: {subject}");
     let gate = s.rfind("if (-not $Apply) {").expect("a preview gate");
     let run_dism = s.find("& DISM.exe @DismArgs").expect("runs DISM");
     assert!(gate < run_dism, "DISM runs only with -Apply");

@@ -160,6 +160,16 @@ fn root_slots(root: &WindowsRoot, live: bool, group: usize, slots: &mut Vec<Slot
 /// Diagnose in-memory logs given as (path shown in evidence, kind, bytes).
 /// Used by rule self-tests and by archive members.
 pub fn diagnose_buffers(buffers: &[(String, Option<LogKind>, Vec<u8>)], rules: &RuleSet) -> Report {
+    diagnose_buffers_with_checks(buffers, &[], rules)
+}
+
+/// [`diagnose_buffers`], with problems the system checks would have found
+/// (a rule's test case).
+pub fn diagnose_buffers_with_checks(
+    buffers: &[(String, Option<LogKind>, Vec<u8>)],
+    failures: &[checks::CheckFailure],
+    rules: &RuleSet,
+) -> Report {
     let mut report = Report::new();
     let mut hits = Vec::new();
     for (i, (path, kind, bytes)) in buffers.iter().enumerate() {
@@ -168,11 +178,16 @@ pub fn diagnose_buffers(buffers: &[(String, Option<LogKind>, Vec<u8>)], rules: &
         report.sources.push(s);
         hits.append(&mut h);
     }
-    let infos: Vec<SourceInfo> =
+    let mut infos: Vec<SourceInfo> =
         report.sources.iter().map(|s| SourceInfo { path: s.path.clone(), kind: s.kind, group: 0 }).collect();
+    if !failures.is_empty() {
+        crate::rules::check_hits::hits(rules, failures, infos.len(), &mut hits);
+        infos.push(SourceInfo { path: "system checks".into(), kind: LogKind::Check, group: 0 });
+    }
     let c = correlate(rules, &hits, &infos);
     report.findings = c.findings;
     report.system = merge_machines(&c.system, 1);
+    crate::rules::placeholder::fill_system(&mut report);
     report
 }
 
@@ -235,7 +250,7 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, stream
     let mut report = Report::new();
     let mut hits: Vec<Hit> = Vec::new();
     let mut infos: Vec<SourceInfo> = Vec::new();
-    let mut extra: Vec<(String, LogKind, usize, String)> = Vec::new();
+    let mut extra: Vec<(String, usize, Vec<checks::CheckFailure>)> = Vec::new();
     // Facts per machine (correlation group); the registry's come first.
     let mut machines: std::collections::BTreeMap<usize, std::collections::BTreeMap<String, String>> =
         Default::default();
@@ -265,12 +280,7 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, stream
                     machine.entry(k.clone()).or_insert_with(|| v.clone());
                 }
                 if !view.failures.is_empty() {
-                    extra.push((
-                        format!("{} (system checks)", root.root.display()),
-                        LogKind::Check,
-                        group,
-                        view.failure_text(),
-                    ));
+                    extra.push((format!("{} (system checks)", root.root.display()), group, view.failures));
                 }
             }
         }
@@ -295,11 +305,12 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, stream
             ));
         }
     }
-    // Failed checks are lines of synthetic sources the rules read.
-    for (path, kind, group, text) in extra {
+    // Each root's check problems are a synthetic source that `check:`
+    // signals match.
+    for (path, group, failures) in extra {
         let idx = infos.len();
-        scan(rules, kind, &text, idx, None, &mut hits);
-        infos.push(SourceInfo { path, kind, group });
+        crate::rules::check_hits::hits(rules, &failures, idx, &mut hits);
+        infos.push(SourceInfo { path, kind: LogKind::Check, group });
     }
     let c = correlate(rules, &hits, &infos);
     report.findings = c.findings;
@@ -323,6 +334,7 @@ fn run_in_pool(slots: Vec<Slot>, rules: &RuleSet, opts: &DiagnoseOptions, stream
         .filter(|g| *g != usize::MAX)
         .collect();
     report.system = merge_machines(&machines, groups.len());
+    crate::rules::placeholder::fill_system(&mut report);
     report
 }
 

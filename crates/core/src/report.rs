@@ -139,11 +139,45 @@ pub struct Finding {
     /// When the failure happened (the trigger's local log time).
     pub time: Option<DateTime>,
     pub summary: String,
+    /// The fact that names what is broken (a path, a package, an
+    /// installer), shown in the headline, the support request and the plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Each fact as one string (a list joined with `; `), for scripts.
     pub facts: BTreeMap<String, String>,
+    /// The same facts for people: label and every value, the subject first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fact_list: Vec<FactOut>,
     pub evidence: Vec<Evidence>,
     pub remediation: RemediationOut,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
+}
+
+/// A fact as the rule declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FactOut {
+    pub name: String,
+    /// What the value is, for people ("Missing or corrupt").
+    pub label: String,
+    /// One value, or every distinct value of a list fact in log order;
+    /// none: the subject, not named in the logs.
+    pub values: Vec<String>,
+    /// Values of a list fact past the limit, counted, not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Finding {
+    /// The subject fact, when the rule names one (no values: not in the logs).
+    pub fn subject_fact(&self) -> Option<&FactOut> {
+        let name = self.subject.as_deref()?;
+        self.fact_list.iter().find(|f| f.name == name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -187,7 +221,14 @@ impl RemediationOut {
         if let Some(d) = &done {
             actions.push(Action { text: d.clone(), shell: None, commands: Vec::new() });
         }
-        let steps = actions
+        let mut r = RemediationOut { id, steps: Vec::new(), actions: Vec::new(), plan, done };
+        r.set_actions(actions);
+        r
+    }
+
+    /// Replace the steps (`done` already among them), keeping `steps` in step.
+    pub fn set_actions(&mut self, actions: Vec<Action>) {
+        self.steps = actions
             .iter()
             .map(|a| {
                 std::iter::once(a.text.as_str())
@@ -196,7 +237,7 @@ impl RemediationOut {
                     .join("\n")
             })
             .collect();
-        RemediationOut { id, steps, actions, plan, done }
+        self.actions = actions;
     }
 }
 

@@ -58,8 +58,15 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
         for item in servicing_doctor::support::summary(report, f) {
             writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(item.label), escape(item.shown()))?;
         }
-        for (k, v) in &f.facts {
-            writeln!(out, "<tr><th>{}</th><td><code>{}</code></td></tr>", escape(k), escape(v))?;
+        for fact in &f.fact_list {
+            let mut values: Vec<String> = fact.values.iter().map(|v| format!("<code>{}</code>", escape(v))).collect();
+            if values.is_empty() {
+                values.push("<em>not named in the logs</em>".into());
+            }
+            if fact.more > 0 {
+                values.push(format!("and {} more", fact.more));
+            }
+            writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(&fact.label), values.join("<br>"))?;
         }
         writeln!(out, "</table>")?;
         writeln!(out, "<h2>Evidence</h2>")?;

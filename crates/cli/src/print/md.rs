@@ -189,10 +189,16 @@ fn finding(out: &mut impl Write, report: &Report, f: &Finding, main: bool) -> io
             writeln!(out, "| {} | {value} |", escape(item.label))?;
         }
     }
-    let missing = f.facts.get("missing").map(|m| code(m)).unwrap_or_else(|| "not named in the logs".into());
-    writeln!(out, "| Path or file not found | {missing} |")?;
-    for (k, v) in f.facts.iter().filter(|(k, _)| k.as_str() != "missing") {
-        writeln!(out, "| {} | {} |", escape(k), code(v))?;
+    for fact in &f.fact_list {
+        // One value per line of the cell; `<br>` is ours, the values are code spans.
+        let mut values: Vec<String> = fact.values.iter().map(|v| code(v)).collect();
+        if values.is_empty() {
+            values.push("_not named in the logs_".into());
+        }
+        if fact.more > 0 {
+            values.push(format!("and {} more", fact.more));
+        }
+        writeln!(out, "| {} | {} |", escape(&fact.label), values.join("<br>"))?;
     }
     writeln!(out, "| Rule | {} |", code(&f.rule))?;
     writeln!(out)?;

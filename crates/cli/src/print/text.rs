@@ -4,6 +4,7 @@
 use super::inert;
 use anstyle::{AnsiColor, Style};
 use servicing_doctor::report::{CheckStatus, Report};
+use servicing_doctor::rules::placeholder::NOT_IN_LOGS;
 use servicing_doctor::rules::Severity;
 use servicing_doctor::LogKind;
 use std::io::{self, Write};
@@ -69,11 +70,23 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool, width: Option<u
             let msg = f.code_message.as_deref().map(|m| format!(" — {}", inert(m))).unwrap_or_default();
             writeln!(out, "    code:     {}{name}{msg}", inert(code))?;
         }
-        if let Some(m) = f.facts.get("missing") {
-            writeln!(out, "    missing:  {}", p.s(bold, &inert(m)))?;
-        }
-        for (k, v) in f.facts.iter().filter(|(k, _)| k.as_str() != "missing") {
-            writeln!(out, "    {:<9} {}", format!("{}:", inert(k)), inert(v))?;
+        // The declared facts, the subject first and in bold; a list has
+        // one value per line.
+        for fact in &f.fact_list {
+            let label = format!("{}:", inert(&fact.label));
+            let width = label.chars().count().max(9);
+            let subject = f.subject.as_deref() == Some(fact.name.as_str());
+            if fact.values.is_empty() {
+                writeln!(out, "    {label:<width$} {}", p.s(dim, NOT_IN_LOGS))?;
+            }
+            for (i, v) in fact.values.iter().enumerate() {
+                let v = if subject { p.s(bold, &inert(v)) } else { inert(v) };
+                let head = if i == 0 { label.as_str() } else { "" };
+                writeln!(out, "    {head:<width$} {v}")?;
+            }
+            if fact.more > 0 {
+                writeln!(out, "    {:<width$} and {} more", "", fact.more)?;
+            }
         }
         writeln!(out)?;
         for line in wrap(&inert(&f.summary), width.map(|w| w.saturating_sub(4))) {

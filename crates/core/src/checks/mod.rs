@@ -1,8 +1,8 @@
 //! System checks on a Windows installation: the WinSxS servicing stack
 //! folders and the Component Based Servicing registry key; the SYSTEM hive
-//! adds the computer name and time zone to `system{}`. Failed checks
-//! also become lines of a synthetic `check` source, so that rules match
-//! them like log lines (a damaged folder is evidence for rule B).
+//! adds the computer name and time zone to `system{}`. Each problem found is
+//! a typed [`CheckFailure`] that rules match by check id (`check:` signals),
+//! so a damaged folder is evidence for rule B without any text round-trip.
 
 #[cfg(any(test, feature = "test-hives"))]
 pub mod regf_writer;
@@ -13,6 +13,7 @@ use crate::report::{Check, CheckStatus, Source};
 use crate::sources::winroot::{self, WindowsRoot};
 use crate::LogKind;
 use registry::SoftwareInfo;
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -23,8 +24,9 @@ pub struct SystemView {
     pub system: BTreeMap<String, String>,
     /// The WinSxS folder and the SOFTWARE and SYSTEM hives, as report sources.
     pub sources: Vec<Source>,
-    /// One line per problem: `FAIL <check-id>: <path> <what>`.
-    pub failures: Vec<String>,
+    /// One per problem, the registered servicing stack and the machine's
+    /// architecture first (see [`check_root`]).
+    pub failures: Vec<CheckFailure>,
     /// The offline installation's Windows folder: failure lines name paths
     /// under it as the installed system does (`%SystemRoot%\WinSxS\...`),
     /// since they go into repair plans and support requests.
@@ -36,7 +38,7 @@ impl SystemView {
         self.checks.push(Check { id: id.to_string(), status, detail: detail.into() });
     }
 
-    fn fail_line(&mut self, id: &str, path: &Path, what: &str) {
+    fn fail_line(&mut self, id: &'static str, path: &Path, what: &str) {
         let shown = match self.offline_windows.as_deref().and_then(|w| path.strip_prefix(w).ok()) {
             Some(rest) => {
                 let parts: Vec<String> =
@@ -45,14 +47,54 @@ impl SystemView {
             }
             None => path.display().to_string(),
         };
-        self.failures.push(format!("FAIL {id}: {shown} {what}"));
+        self.failures.push(CheckFailure { check: id, path: shown, problem: what.to_string(), registered: false });
     }
+}
 
-    /// The failure lines as one text, for the rules' scanner.
-    pub fn failure_text(&self) -> String {
-        let mut t = self.failures.join("\n");
-        t.push('\n');
-        t
+/// The checks that can report a problem; rules name them in `check:` signals.
+pub const CHECK_IDS: &[&str] = &[
+    "winsxs-present",
+    "servicing-stack-present",
+    "servicing-stack-not-empty",
+    "servicing-stack-registered",
+    "registry-cbs-version-key",
+];
+
+/// The `system{}` keys the checks write (with the SOFTWARE and SYSTEM
+/// hives); remediation steps may name them as `{system.<key>}`.
+pub const SYSTEM_KEYS: &[&str] = &[
+    "root",
+    "servicing_stack_registered",
+    "servicing_stack_on_disk",
+    "arch",
+    "os_product",
+    "os_display_version",
+    "os_release_id",
+    "os_edition",
+    "os_installation_type",
+    "os_build",
+    "computer_name",
+    "time_zone",
+    "utc_offset_minutes",
+];
+
+/// One problem a check found: which check, what it concerns (a path as the
+/// installed system names it), and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckFailure {
+    pub check: &'static str,
+    pub path: String,
+    /// `is missing`, `is empty`, `has no cbscore.dll`, `cannot be read (...)`.
+    pub problem: String,
+    /// The folder is a registered servicing stack version's.
+    #[serde(skip)]
+    pub registered: bool,
+}
+
+impl CheckFailure {
+    /// How the problem reads as evidence: `FAIL <check>: <path> <problem>`.
+    pub fn line(&self) -> String {
+        format!("FAIL {}: {} {}", self.check, self.path, self.problem)
     }
 }
 
@@ -94,10 +136,36 @@ pub fn check_root(root: &WindowsRoot, live_registry: bool) -> SystemView {
     let software = read_registry(root, live_registry, &mut v);
     read_system_hive(root, live_registry, &mut v);
     check_winsxs(root, software.as_ref(), &mut v);
-    // A folder can fail several checks; it is one problem.
-    let mut seen = std::collections::HashSet::new();
-    v.failures.retain(|l| seen.insert(l.split_once(": ").map_or(l.as_str(), |(_, rest)| rest).to_string()));
+    order_failures(&mut v);
     v
+}
+
+/// A folder can fail several checks; it is one problem, marked registered
+/// when any of them says so. The registered stack comes first, then the
+/// machine's architecture (a 64-bit system also has x86 stacks), then the
+/// rest as found: a fact listing damaged folders names the one that
+/// matters first.
+fn order_failures(v: &mut SystemView) {
+    let registered: std::collections::HashSet<(String, String)> = v
+        .failures
+        .iter()
+        .filter(|f| f.check == "servicing-stack-registered")
+        .map(|f| (f.path.clone(), f.problem.clone()))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    v.failures.retain(|f| seen.insert((f.path.clone(), f.problem.clone())));
+    for f in &mut v.failures {
+        f.registered = registered.contains(&(f.path.clone(), f.problem.clone()));
+    }
+    let arch = v.system.get("arch").cloned().unwrap_or_default();
+    let of_arch = |f: &CheckFailure| {
+        let name = f.path.rsplit(['/', '\\']).next().unwrap_or("");
+        !arch.is_empty()
+            && name.len() > arch.len()
+            && name[..arch.len()].eq_ignore_ascii_case(&arch)
+            && name.as_bytes()[arch.len()] == b'_'
+    };
+    v.failures.sort_by_key(|f| (!f.registered, !of_arch(f)));
 }
 
 fn read_registry(root: &WindowsRoot, live: bool, v: &mut SystemView) -> Option<SoftwareInfo> {
@@ -146,7 +214,12 @@ fn read_registry(root: &WindowsRoot, live: bool, v: &mut SystemView) -> Option<S
             CheckStatus::Fail,
             format!("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Version {what}"),
         );
-        v.failures.push(format!("FAIL registry-cbs-version-key: Component Based Servicing\\Version {what}"));
+        v.failures.push(CheckFailure {
+            check: "registry-cbs-version-key",
+            path: "Component Based Servicing\\Version".into(),
+            problem: what.into(),
+            registered: false,
+        });
     }
     for (key, name) in [
         ("ProductName", "os_product"),
@@ -354,7 +427,7 @@ mod tests {
         }
         let root = WindowsRoot { root: dir.path().to_path_buf(), windows: dir.path().join("Windows") };
         let v = check_root(&root, false);
-        assert_eq!(v.failures.iter().filter(|l| l.ends_with(" is empty")).count(), n);
+        assert_eq!(v.failures.iter().filter(|f| f.problem == "is empty").count(), n);
         let c = v.checks.iter().find(|c| c.id == "servicing-stack-not-empty").unwrap();
         assert_eq!(c.status, CheckStatus::Fail);
         assert!(c.detail.ends_with(&format!("and {} more", n - MAX_LISTED)), "{}", c.detail);
@@ -363,9 +436,36 @@ mod tests {
         assert!(on_disk.ends_with(&format!(", and {} more", n - MAX_LISTED)), "{on_disk}");
         let rules = crate::rules::RuleSet::embedded().unwrap();
         let mut hits = Vec::new();
-        crate::rules::scan::scan(&rules, LogKind::Check, &v.failure_text(), 0, None, &mut hits);
+        crate::rules::check_hits::hits(&rules, &v.failures, 0, &mut hits);
         let info = [crate::rules::correlate::SourceInfo { path: "checks".into(), kind: LogKind::Check, group: 0 }];
         let found = crate::rules::correlate::correlate(&rules, &hits, &info);
         assert!(found.findings.iter().any(|f| f.rule == "servicing-stack-folder-damaged"));
+    }
+
+    /// Both the amd64 and the x86 stack folder empty: both are named, the
+    /// machine's architecture first, though x86 sorts first on disk.
+    #[test]
+    fn every_damaged_stack_folder_is_named_the_machines_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let winsxs = dir.path().join("Windows/WinSxS");
+        let amd64 = "amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.4717_none_7e3a3f7b7c6a1b2c";
+        let x86 = "x86_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.4717_none_221ba3f7c40cb9f6";
+        let wow = "wow64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.4717_none_88aabbccddeeff00";
+        for name in [x86, amd64, wow] {
+            std::fs::create_dir_all(winsxs.join(name)).unwrap();
+        }
+        std::fs::write(winsxs.join(wow).join("cbscore.dll"), b"x").unwrap();
+        let root = WindowsRoot { root: dir.path().to_path_buf(), windows: dir.path().join("Windows") };
+        let v = check_root(&root, false);
+        let paths: Vec<&str> = v.failures.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, [format!("%SystemRoot%\\WinSxS\\{amd64}"), format!("%SystemRoot%\\WinSxS\\{x86}")]);
+        let rules = crate::rules::RuleSet::embedded().unwrap();
+        let mut hits = Vec::new();
+        crate::rules::check_hits::hits(&rules, &v.failures, 0, &mut hits);
+        let info = [crate::rules::correlate::SourceInfo { path: "checks".into(), kind: LogKind::Check, group: 0 }];
+        let found = crate::rules::correlate::correlate(&rules, &hits, &info);
+        let f = found.findings.iter().find(|f| f.rule == "servicing-stack-folder-damaged").unwrap();
+        assert_eq!(f.subject_fact().unwrap().values, paths);
+        assert_eq!(f.facts["missing"], paths.join("; "));
     }
 }

@@ -185,7 +185,9 @@ fn is_kb(s: &str) -> bool {
 const COLLECT_PREVIEW: &str = r#"
 Write-Step '@STEP@: the data Microsoft Support needs'
 $Bundle = Join-Path $WorkDir 'support'
-Write-Host ('Path or file that was not found (list it in the support request): ' + $(if ($Finding.Missing) { $Finding.Missing } else { 'not named in the logs' }))
+if ($Finding.ContainsKey('Subject')) {
+    Write-Host ($Finding.SubjectLabel + ' (list it in the support request): ' + $(if ($Finding.Subject.Count -gt 0) { $Finding.Subject -join '; ' } else { 'not named in the logs' }))
+}
 $Collect = @(
     (Join-Path $env:SystemRoot 'Logs\CBS'),
     (Join-Path $env:SystemRoot 'INF\setupapi.dev.log'),

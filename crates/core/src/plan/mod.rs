@@ -209,9 +209,19 @@ fn header(
     let _ = writeln!(s, "    Code    = {}", lit(top.code.as_deref().unwrap_or(""), "code")?);
     let time = top.time.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
     let _ = writeln!(s, "    Time    = {}", lit(&time, "time")?);
-    if let Some(missing) = top.facts.get("missing") {
-        let origin = fact_origin(top, missing, &format!("fact missing of rule {}", top.rule));
-        let _ = writeln!(s, "    Missing = {}", lit(missing, &origin)?);
+    // What is broken: the rule's subject fact, every value of it.
+    if let Some(sub) = top.subject_fact() {
+        let _ = writeln!(
+            s,
+            "    SubjectLabel = {}",
+            lit(&sub.label, &format!("label of fact {} of rule {}", sub.name, top.rule))?
+        );
+        let mut values = Vec::new();
+        for v in &sub.values {
+            let origin = fact_origin(top, v, &format!("fact {} of rule {}", sub.name, top.rule));
+            values.push(lit(v, &origin)?);
+        }
+        let _ = writeln!(s, "    Subject = @({})", values.join(", "));
     }
     let _ = writeln!(s, "}}");
     let _ = writeln!(s, "$System = @{{");
@@ -231,7 +241,9 @@ fn header(
     let _ = writeln!(s, ")");
     let _ = writeln!(s);
     let _ = writeln!(s, "Write-Host ('servicing-doctor repair plan for: ' + $Finding.Title)");
-    let _ = writeln!(s, "if ($Finding.Missing) {{ Write-Host ('Missing or damaged: ' + $Finding.Missing) }}");
+    if top.subject_fact().is_some() {
+        let _ = writeln!(s, "if ($Finding.Subject.Count -gt 0) {{ Write-Host ($Finding.SubjectLabel + ': ' + ($Finding.Subject -join '; ')) }}");
+    }
     if changes {
         let _ = writeln!(s, "if (-not $Apply) {{ Write-Host 'Preview mode: nothing will be changed. Run again with -Apply to make the changes.' }}");
     }

@@ -196,15 +196,17 @@ fn nt_of_build(b: u32) -> &'static str {
     }
 }
 
-/// The servicing stack version the machine needs back: that of the damaged
-/// servicing stack folder a finding names, else the newest registered one,
-/// else the one the logs say CBS loaded.
+/// The servicing stack version the machine needs back: that of the first
+/// damaged servicing stack folder a failure names as its subject (the
+/// registered, machine-architecture one comes first), else the newest
+/// registered one, else the one the logs say CBS loaded.
 fn machine_stack(report: &Report) -> Option<String> {
     let named = report.findings.iter().filter(|f| f.severity == Severity::Error).find_map(|f| {
-        let path = f.facts.get("missing")?;
-        let leaf = path.rsplit(['\\', '/']).find(|p| !p.is_empty())?;
-        let c = crate::checks::winsxs::parse_component_name(leaf)?;
-        crate::checks::winsxs::stack_family(&c.name).map(|_| c.version)
+        f.subject_fact()?.values.iter().find_map(|path| {
+            let leaf = path.rsplit(['\\', '/']).find(|p| !p.is_empty())?;
+            let c = crate::checks::winsxs::parse_component_name(leaf)?;
+            crate::checks::winsxs::stack_family(&c.name).map(|_| c.version)
+        })
     });
     let newest = |key: &str| {
         let list = report.system.get(key)?;

@@ -1,12 +1,13 @@
 //! Rule documents → a validated, compiled [`RuleSet`].
 
-use super::model::{
-    parse_duration_secs, CaseDoc, Emit, FactDoc, RemediationDoc, RemediationRef, RuleDoc, Severity, StepDoc,
-};
+use super::budget::Budget;
+use super::model::{CaseDoc, Emit, FactDoc, RemediationRef, RuleDoc, Severity};
+use super::placeholder::{placeholders, SYSTEM};
+use super::remediation::{compile_remediation, embedded_remediations, Remediation};
+use super::signal::{self, duration, Shared, Signal};
 use crate::hresult;
 use crate::kind::LogKind;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::{Regex, RegexBuilder};
 use serde_saphyr::Spanned;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -17,75 +18,6 @@ const MAX_RULE_FILE: u64 = 1 << 20;
 /// All the rule files of one `--rules` folder together (parsing is linear,
 /// but a folder can hold any number of files).
 const MAX_RULES_DIR: u64 = 16 << 20;
-/// Compiled size limit for one rule regex.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
-/// Compiled size of all the regexes of one rule file. Compiling costs time
-/// in proportion to the size (about 25 ms a MiB for `\w{1500}`), and every
-/// command loads the rules: a folder of big regexes must not stall it.
-pub const FILE_REGEX_BUDGET: usize = 2 << 20;
-/// Compiled size of the regexes of all the rules loaded (built in and
-/// `--rules`); the built-in ones use under 100 KiB.
-pub const TOTAL_REGEX_BUDGET: usize = 8 << 20;
-
-/// What is left of the regex budgets while rules compile.
-struct Budget {
-    file: usize,
-    total: usize,
-}
-
-impl Budget {
-    fn charge(&mut self, bytes: usize) {
-        self.file = self.file.saturating_sub(bytes);
-        self.total = self.total.saturating_sub(bytes);
-    }
-
-    /// Compile a rule regex within what is left; the error says which limit
-    /// it broke. The size is measured on its Thompson NFA (the `regex`
-    /// crate does not report it), with the limit left, so a regex too big
-    /// costs no more than the budget it was refused.
-    fn compile(&mut self, pattern: &str) -> Result<Regex, String> {
-        let limit = REGEX_SIZE_LIMIT.min(self.file).min(self.total);
-        let why = |limit: usize, b: &Budget| {
-            let kib = |n: usize| n >> 10;
-            if limit == REGEX_SIZE_LIMIT {
-                format!("compiles to more than {} KiB (the size limit for one regex)", kib(REGEX_SIZE_LIMIT))
-            } else if limit == b.file {
-                format!(
-                    "does not fit: this file's regexes would compile to more than {} KiB (the size limit for one rule file)",
-                    kib(FILE_REGEX_BUDGET)
-                )
-            } else {
-                format!(
-                    "does not fit: the loaded rules' regexes would compile to more than {} KiB (the size limit for all rules)",
-                    kib(TOTAL_REGEX_BUDGET)
-                )
-            }
-        };
-        if limit == 0 {
-            return Err(why(limit, self));
-        }
-        use regex_automata::nfa::thompson;
-        let measured = thompson::Compiler::new()
-            .configure(thompson::Config::new().nfa_size_limit(Some(limit)).shrink(false))
-            .build(pattern);
-        match measured {
-            Ok(nfa) => self.charge(nfa.memory_usage()),
-            Err(e) if e.size_limit().is_some() => {
-                let msg = why(limit, self);
-                self.charge(limit);
-                return Err(msg);
-            }
-            // Other mistakes: the regex crate says them best (below).
-            Err(_) => {}
-        }
-        RegexBuilder::new(pattern)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()
-            .map_err(|e| format!("does not compile: {e}"))
-    }
-}
-
 /// A mistake in a rule file, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
@@ -104,43 +36,6 @@ impl fmt::Display for RuleError {
 }
 
 impl std::error::Error for RuleError {}
-
-#[derive(Debug, Clone)]
-pub struct Remediation {
-    pub id: String,
-    pub title: Option<String>,
-    pub steps: Vec<Step>,
-    pub plan: Vec<crate::plan::Action>,
-    pub done: Option<String>,
-    /// The file it was written in.
-    pub origin: String,
-}
-
-/// A remediation step: prose (which may name facts) and the commands that
-/// go with it (which never do).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    pub text: String,
-    pub shell: Option<super::model::Shell>,
-    pub commands: Vec<String>,
-}
-
-#[derive(Debug)]
-pub struct Signal {
-    pub id: String,
-    pub kinds: Vec<LogKind>,
-    pub anchors: Vec<String>,
-    pub ignore_case: bool,
-    pub regex: Option<Regex>,
-    pub levels: Vec<String>,
-    pub component: Option<String>,
-    pub section: Option<String>,
-    /// Seconds either side of the trigger; `None` = the rule's window.
-    pub window: Option<i64>,
-    pub anytime: bool,
-    pub must_match: Vec<String>,
-    pub no_match: Vec<String>,
-}
 
 #[derive(Debug)]
 pub struct Rule {
@@ -166,10 +61,29 @@ pub struct Rule {
     pub many_facts: HashSet<String>,
     /// Labels of facts, for people.
     pub fact_labels: HashMap<String, String>,
+    /// The fact that names what is broken.
+    pub subject: Option<String>,
+    /// `{system.x}` names its remediation uses (checked when all rules are loaded).
+    pub system_placeholders: Vec<String>,
     /// Facts read only from lines at or before the trigger.
     pub before_facts: HashSet<String>,
     pub remediation: Remediation,
     pub tests: Vec<CaseDoc>,
+}
+
+impl Rule {
+    /// A fact's label, or its name said as words ("computer_name" → "Computer name").
+    pub fn fact_label(&self, name: &str) -> String {
+        if let Some(l) = self.fact_labels.get(name) {
+            return l.clone();
+        }
+        let words = name.replace('_', " ");
+        let mut c = words.chars();
+        match c.next() {
+            Some(first) => first.to_uppercase().chain(c).collect(),
+            None => words,
+        }
+    }
 }
 
 /// Which (rule, signal) pairs a prefilter pattern stands for.
@@ -206,14 +120,16 @@ impl RuleSet {
     /// Compile rule documents given as (origin, YAML text).
     pub fn from_sources(docs: &[(String, String)]) -> Result<RuleSet, Vec<RuleError>> {
         let (remediations, mut errors) = embedded_remediations();
+        let mut budget = Budget::new();
+        let (shared, mut es) = signal::embedded_shared(&mut budget);
+        errors.append(&mut es);
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: HashMap<String, String> = HashMap::new();
-        let mut budget = Budget { file: FILE_REGEX_BUDGET, total: TOTAL_REGEX_BUDGET };
         for (origin, text) in docs {
-            budget.file = FILE_REGEX_BUDGET;
+            budget.file = super::budget::FILE_REGEX_BUDGET;
             match serde_saphyr::from_str::<RuleDoc>(text) {
                 Err(e) => errors.push(yaml_error(origin, &e.to_string())),
-                Ok(doc) => match compile_rule(origin, doc, &mut budget, &remediations) {
+                Ok(doc) => match compile_rule(origin, doc, &mut budget, &remediations, &shared) {
                     Err(mut es) => errors.append(&mut es),
                     Ok(rule) => {
                         if let Some(prev) = seen.insert(rule.id.clone(), origin.clone()) {
@@ -236,7 +152,29 @@ impl RuleSet {
                 },
             }
         }
+        // `{system.x}`: a key the checks write or an `emit: system` rule extracts.
+        let system_keys: HashSet<&str> = crate::checks::SYSTEM_KEYS
+            .iter()
+            .copied()
+            .chain(
+                rules.iter().filter(|r| r.emit == Emit::System).flat_map(|r| r.facts.iter().map(|(n, _)| n.as_str())),
+            )
+            .collect();
         for rule in &rules {
+            for key in rule.system_placeholders.iter().filter(|k| !system_keys.contains(k.as_str())) {
+                let mut known: Vec<&str> = system_keys.iter().copied().collect();
+                known.sort_unstable();
+                errors.push(RuleError {
+                    file: rule.origin.clone(),
+                    line: None,
+                    message: format!(
+                        "remediation `{}` ({}) uses `{{system.{key}}}`, which is no system fact; known: {}",
+                        rule.remediation.id,
+                        rule.remediation.origin,
+                        known.join(", ")
+                    ),
+                });
+            }
             for case in &rule.tests {
                 for other in case.also_fires.iter().filter(|o| !seen.contains_key(*o)) {
                     errors.push(RuleError {
@@ -364,20 +302,6 @@ impl Candidates<'_> {
     }
 }
 
-impl Signal {
-    /// Does `line` satisfy this signal's text conditions (anchor + regex)?
-    /// Level, component and section are checked by the scanner.
-    pub fn matches_text(&self, line: &str) -> bool {
-        let anchored = if self.ignore_case {
-            let l = line.to_ascii_lowercase();
-            self.anchors.iter().any(|a| l.contains(&a.to_ascii_lowercase()))
-        } else {
-            self.anchors.iter().any(|a| line.contains(a.as_str()))
-        };
-        anchored && self.regex.as_ref().is_none_or(|r| r.is_match(line))
-    }
-}
-
 fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleError>> {
     let err = |file: &Path, message: String| RuleError { file: file.display().to_string(), line: None, message };
     let rd = std::fs::read_dir(dir).map_err(|e| vec![err(dir, format!("cannot read rules folder: {e}"))])?;
@@ -420,7 +344,7 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleError>> {
 }
 
 /// serde-saphyr says "line L column C: message" first; keep that line.
-fn yaml_error(origin: &str, msg: &str) -> RuleError {
+pub(super) fn yaml_error(origin: &str, msg: &str) -> RuleError {
     let first = msg.lines().next().unwrap_or(msg).trim_start_matches("error: ").to_string();
     let line = first
         .strip_prefix("line ")
@@ -438,8 +362,10 @@ fn compile_rule(
     doc: RuleDoc,
     budget: &mut Budget,
     remediations: &HashMap<String, Remediation>,
+    shared: &Shared,
 ) -> Result<Rule, Vec<RuleError>> {
     let mut errors = Vec::new();
+    let mut signal_errors = Vec::new();
     let mut err = |s: &Spanned<String>, message: String| {
         // Line 0: a value read through an untagged enum has lost its place.
         errors.push(RuleError { file: origin.to_string(), line: Some(s.referenced.line()).filter(|l| *l > 0), message })
@@ -458,61 +384,19 @@ fn compile_rule(
     let window = duration(&doc.window, 0, &mut err);
     let mut signals = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
-    for s in doc.signals {
-        let sid = s.id.value.clone();
+    for doc_sig in doc.signals {
+        let sid = doc_sig.id.value.clone();
         if names.insert(sid.clone(), signals.len()).is_some() {
-            err(&s.id, format!("signal `{sid}` is defined twice"));
+            err(&doc_sig.id, format!("signal `{sid}` is defined twice"));
         }
-        let mut kinds = Vec::new();
-        for k in &s.kinds {
-            match LogKind::from_name(&k.value).filter(|k| k.readable_by_rules()) {
-                None => err(
-                    k,
-                    format!(
-                        "unknown log kind `{}`; expected one of {}",
-                        k.value,
-                        LogKind::ALL
-                            .iter()
-                            .filter(|k| **k != LogKind::Unknown)
-                            .map(|k| k.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ),
-                Some(kind) => kinds.push(kind),
+        match signal::compile_in_rule(origin, doc_sig, window, budget, shared) {
+            Ok(sig) => signals.push(sig),
+            Err(mut es) => {
+                signal_errors.append(&mut es);
+                // A placeholder keeps the other signals' indexes right.
+                signals.push(signal::Signal::placeholder(sid));
             }
         }
-        if kinds.is_empty() {
-            err(&s.id, format!("signal `{sid}` names no log kind"));
-        }
-        let anchors: Vec<String> = s.anchor.items().iter().map(|a| a.value.clone()).collect();
-        for a in s.anchor.items() {
-            if a.value.trim().len() < 3 {
-                // Anchors lose their line (untagged enum): point at the signal.
-                let at = if a.referenced.line() > 0 { a } else { &s.id };
-                err(at, format!("anchor `{}` is too short to be a useful literal (3 characters at least)", a.value));
-            }
-        }
-        let regex = s
-            .regex
-            .as_ref()
-            .and_then(|r| budget.compile(&r.value).map_err(|e| err(r, format!("regex of signal `{sid}` {e}"))).ok());
-        let window = s.window.as_ref().map(|_| duration(&s.window, window, &mut err));
-        let signal = Signal {
-            id: sid.clone(),
-            kinds,
-            anchors,
-            ignore_case: s.ignore_case,
-            regex,
-            levels: s.levels,
-            component: s.component,
-            section: s.section,
-            window,
-            anytime: s.anytime,
-            must_match: s.must_match,
-            no_match: s.no_match,
-        };
-        signals.push(signal);
     }
     if signals.is_empty() {
         err(&doc.id, "a rule needs at least one signal".into());
@@ -563,9 +447,13 @@ fn compile_rule(
             match names.get(sig) {
                 None => err(src, format!("fact `{name}` reads unknown signal `{sig}`")),
                 Some(&si) => {
-                    let has = signals[si].regex.as_ref().is_some_and(|r| r.capture_names().flatten().any(|n| n == cap));
-                    if !has {
-                        err(src, format!("signal `{sig}` has no capture group named `{cap}`"));
+                    if !signals[si].has_capture(cap) {
+                        let what = if signals[si].checks.is_empty() {
+                            format!("has no capture group named `{cap}`")
+                        } else {
+                            format!("matches checks: its captures are {}", super::check_hits::CAPTURES.join(", "))
+                        };
+                        err(src, format!("signal `{sig}` {what}"));
                     }
                     cands.push((si, cap.to_string()));
                 }
@@ -577,9 +465,24 @@ fn compile_rule(
     for (n, _) in &facts {
         fact_names.insert(n.clone());
     }
+    let subject = doc.subject.as_ref().map(|sub| {
+        if !fact_names.contains(&sub.value) {
+            err(sub, format!("subject `{}` is not a fact of this rule", sub.value));
+        }
+        sub.value.clone()
+    });
     for case in &doc.tests {
+        for c in &case.checks {
+            if !crate::checks::CHECK_IDS.contains(&c.check.as_str()) {
+                errors.push(RuleError {
+                    file: origin.to_string(),
+                    line: Some(doc.id.referenced.line()),
+                    message: format!("test `{}` names unknown check `{}`", case.name, c.check),
+                });
+            }
+        }
         for log in &case.logs {
-            if LogKind::from_name(&log.kind).is_none_or(|k| !k.readable_by_rules()) {
+            if LogKind::from_name(&log.kind).is_none_or(|k| !k.readable_by_rules() || k == LogKind::Check) {
                 errors.push(RuleError {
                     file: origin.to_string(),
                     line: Some(doc.id.referenced.line()),
@@ -620,11 +523,15 @@ fn compile_rule(
     };
     // Every `{fact}` a step names, and every fact an action reads, is one
     // the rule extracts: a typo is an error here, not "(not named in the logs)".
+    // `{system.x}` names are checked once every rule is loaded.
+    let mut system_placeholders = Vec::new();
     if let Some(r) = &remediation {
         let mut used: Vec<String> = r.steps.iter().flat_map(|st| placeholders(&st.text)).collect();
         used.extend(r.plan.iter().flat_map(|a| a.facts()).map(str::to_string));
         for name in used {
-            if !fact_names.contains(&name) {
+            if let Some(key) = name.strip_prefix(SYSTEM) {
+                system_placeholders.push(key.to_string());
+            } else if !fact_names.contains(&name) {
                 errors.push(RuleError {
                     file: origin.to_string(),
                     line: Some(doc.id.referenced.line()),
@@ -636,11 +543,14 @@ fn compile_rule(
             }
         }
     }
+    errors.append(&mut signal_errors);
     if !errors.is_empty() {
         return Err(errors);
     }
     Ok(Rule {
         id,
+        subject,
+        system_placeholders,
         origin: origin.to_string(),
         title: doc.title,
         severity: doc.severity,
@@ -661,102 +571,6 @@ fn compile_rule(
         remediation: remediation.expect("no errors: the remediation is resolved"),
         tests: doc.tests,
     })
-}
-
-/// The remediation files built into the binary, by id.
-fn embedded_remediations() -> (HashMap<String, Remediation>, Vec<RuleError>) {
-    let mut out = HashMap::new();
-    let mut errors = Vec::new();
-    for (origin, text) in super::EMBEDDED_REMEDIATIONS {
-        match serde_saphyr::from_str::<RemediationDoc>(text) {
-            Err(e) => errors.push(yaml_error(origin, &e.to_string())),
-            Ok(doc) => match compile_remediation(origin, 1, doc) {
-                Err(mut es) => errors.append(&mut es),
-                Ok(r) => {
-                    let stem = origin.rsplit('/').next().unwrap_or(origin).trim_end_matches(".yaml");
-                    if r.id != stem {
-                        errors.push(RuleError {
-                            file: origin.to_string(),
-                            line: Some(1),
-                            message: format!("remediation id `{}` must be the file's name ({stem})", r.id),
-                        });
-                    }
-                    out.insert(r.id.clone(), r);
-                }
-            },
-        }
-    }
-    (out, errors)
-}
-
-/// The `{name}` fact placeholders of a text (letters, digits, `_`); a
-/// PowerShell script block `{ ... }` is not one.
-pub(crate) fn placeholders(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = s;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        if let Some(close) = after.find('}') {
-            let name = &after[..close];
-            // A name starts with a letter: `{0}` is a PowerShell format item.
-            if name.starts_with(|c: char| c.is_ascii_alphabetic())
-                && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
-            {
-                out.push(name.to_string());
-            }
-        }
-        rest = after;
-    }
-    out
-}
-
-/// Compile a remediation (a file, or written in a rule): its steps checked.
-pub(crate) fn compile_remediation(origin: &str, line: u64, doc: RemediationDoc) -> Result<Remediation, Vec<RuleError>> {
-    let mut errors = Vec::new();
-    let err = |message: String| RuleError { file: origin.to_string(), line: Some(line), message };
-    if doc.steps.is_empty() {
-        errors.push(err("remediation needs at least one step".into()));
-    }
-    // A command is one line: no line break of any kind (U+0085, U+2028 and
-    // U+2029 too) and no control character. (Prose is printed inert, like
-    // titles; the plan refuses what it cannot quote.)
-    let breaks = |t: &str| t.chars().any(|c| c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}'));
-    let mut steps = Vec::new();
-    for (n, step) in doc.steps.into_iter().enumerate() {
-        match step {
-            StepDoc::Text(text) => steps.push(Step { text, shell: None, commands: Vec::new() }),
-            StepDoc::Commands(c) => {
-                let mut bad = |what: String| errors.push(err(format!("remediation step {}: {what}", n + 1)));
-                if c.run.is_empty() {
-                    bad("`run` needs at least one command".into());
-                }
-                for cmd in &c.run {
-                    // A command is pasted as shown: one printable line, and no
-                    // `{fact}`, so that no log text can end up in it.
-                    if cmd.trim().is_empty() || breaks(cmd) {
-                        bad(format!("command {cmd:?} must be one non-empty line without control characters"));
-                    } else if !placeholders(cmd).is_empty() {
-                        bad(format!("command {cmd:?} names a fact: facts go in the step's text, never in a command"));
-                    }
-                }
-                steps.push(Step { text: c.text, shell: Some(c.shell), commands: c.run });
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(Remediation { id: doc.id, title: doc.title, steps, plan: doc.plan, done: doc.done, origin: origin.to_string() })
-}
-
-fn duration(w: &Option<Spanned<String>>, default: i64, err: &mut impl FnMut(&Spanned<String>, String)) -> i64 {
-    match w {
-        None => default,
-        Some(s) => parse_duration_secs(&s.value).unwrap_or_else(|| {
-            err(s, format!("window `{}` must look like 0s, 30s, 5m or 1h (at most a week)", s.value));
-            default
-        }),
-    }
 }
 
 #[cfg(test)]
@@ -835,11 +649,13 @@ mod tests {
 
     #[test]
     fn the_built_in_rules_use_a_small_part_of_the_regex_budget() {
-        let mut budget = Budget { file: FILE_REGEX_BUDGET, total: TOTAL_REGEX_BUDGET };
+        use super::super::budget::{FILE_REGEX_BUDGET, TOTAL_REGEX_BUDGET};
+        let mut budget = Budget::new();
+        let shared = signal::embedded_shared(&mut budget).0;
         for (name, text) in super::super::EMBEDDED {
             budget.file = FILE_REGEX_BUDGET;
             let doc = serde_saphyr::from_str::<RuleDoc>(text).unwrap();
-            compile_rule(name, doc, &mut budget, &embedded_remediations().0).unwrap();
+            compile_rule(name, doc, &mut budget, &embedded_remediations().0, &shared).unwrap();
             assert!(budget.file > FILE_REGEX_BUDGET / 2, "{name} uses half its budget");
         }
         let used = TOTAL_REGEX_BUDGET - budget.total;

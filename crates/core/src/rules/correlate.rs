@@ -8,11 +8,12 @@
 //! as evidence does not start a second, older copy of the same incident.
 
 use super::model::Emit;
+use super::placeholder::fill_facts;
 use super::scan::Hit;
 use super::{Rule, RuleSet};
 use crate::hresult;
 use crate::kind::LogKind;
-use crate::report::{Action, Evidence, Finding, RemediationOut};
+use crate::report::{Action, Evidence, FactOut, Finding, RemediationOut};
 use jiff::civil::DateTime;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -312,10 +313,17 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Find
         _ => (u64::MAX, h.line.abs_diff(trigger.line)),
     };
     let mut facts = BTreeMap::new();
+    let mut lists: BTreeMap<&str, (Vec<String>, usize)> = BTreeMap::new();
     for (name, cands) in &rule.facts {
         if rule.many_facts.contains(name) {
-            if let Some(v) = every_value(cands, members, paths) {
-                facts.insert(name.clone(), v);
+            let (values, more) = every_value(cands, members, paths);
+            if !values.is_empty() {
+                let mut joined = values.join("; ");
+                if more > 0 {
+                    joined.push_str(&format!("; and {more} more"));
+                }
+                facts.insert(name.clone(), joined);
+                lists.insert(name, (values, more));
             }
             continue;
         }
@@ -369,8 +377,23 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Find
         .remediation
         .steps
         .iter()
-        .map(|s| Action { text: fill(&s.text, &facts), shell: s.shell, commands: s.commands.clone() })
+        .map(|s| Action { text: fill_facts(&s.text, &facts), shell: s.shell, commands: s.commands.clone() })
         .collect();
+    // The declared facts for people: the subject first, then by name; a
+    // list keeps its values apart.
+    let mut fact_list: Vec<FactOut> = facts
+        .iter()
+        .map(|(name, v)| {
+            let (values, more) = lists.remove(name.as_str()).unwrap_or_else(|| (vec![v.clone()], 0));
+            FactOut { name: name.clone(), label: rule.fact_label(name), values, more }
+        })
+        .collect();
+    // A subject the logs do not state is listed without values: what is
+    // broken is then said to be unknown, not left out.
+    if let Some(sub) = rule.subject.as_ref().filter(|s| !facts.contains_key(*s)) {
+        fact_list.push(FactOut { name: sub.clone(), label: rule.fact_label(sub), values: Vec::new(), more: 0 });
+    }
+    fact_list.sort_by_key(|f| rule.subject.as_deref() != Some(f.name.as_str()));
     Finding {
         rule: rule.id.clone(),
         title: rule.title.clone(),
@@ -381,7 +404,9 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Find
         scenario: rule.scenario.clone(),
         time: trigger.time,
         summary: rule.summary.clone(),
+        subject: rule.subject.clone(),
         facts,
+        fact_list,
         evidence,
         remediation: RemediationOut::new(
             rule.remediation.id.clone(),
@@ -394,8 +419,8 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Find
 }
 
 /// A `many` fact: every distinct value its sources give in the incident, in
-/// log order, joined with `; `; past [`MAX_FACT_VALUES`] the rest is counted.
-fn every_value(cands: &[(usize, String)], members: &[&Hit], paths: &[&str]) -> Option<String> {
+/// log order; past [`MAX_FACT_VALUES`] the rest is counted.
+fn every_value(cands: &[(usize, String)], members: &[&Hit], paths: &[&str]) -> (Vec<String>, usize) {
     let mut hits: Vec<&&Hit> = members.iter().filter(|h| cands.iter().any(|(si, _)| h.signal == *si)).collect();
     hits.sort_by(|a, b| (paths[a.source], a.line).cmp(&(paths[b.source], b.line)));
     let mut values: Vec<&str> = Vec::new();
@@ -418,44 +443,11 @@ fn every_value(cands: &[(usize, String)], members: &[&Hit], paths: &[&str]) -> O
             }
         }
     }
-    if values.is_empty() {
-        return None;
-    }
-    let mut out = values.join("; ");
-    if cut > 0 {
-        out.push_str(&format!("; and {cut} more"));
-    }
-    Some(out)
+    (values.into_iter().map(str::to_string).collect(), cut)
 }
 
 /// Values a `many` fact lists; more are counted.
 const MAX_FACT_VALUES: usize = 50;
-
-/// Replace `{fact}` in a remediation step with the fact's value.
-fn fill(step: &str, facts: &BTreeMap<String, String>) -> String {
-    let mut out = String::with_capacity(step.len());
-    let mut rest = step;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) if after[..close].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') && close > 0 => {
-                let name = &after[..close];
-                match facts.get(name) {
-                    Some(v) => out.push_str(v),
-                    None => out.push_str("(not named in the logs)"),
-                }
-                rest = &after[close + 1..];
-            }
-            _ => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
 
 #[cfg(test)]
 mod tests {
@@ -692,15 +684,6 @@ mod tests {
         let c = correlate(&rules, &hits, &sources);
         assert_eq!(c.findings.len(), 1);
         assert_eq!(c.findings[0].evidence.len(), MAX_EVIDENCE);
-    }
-
-    #[test]
-    fn fills_facts_and_leaves_script_braces() {
-        let mut f = BTreeMap::new();
-        f.insert("missing".to_string(), "C:\\x.inf".to_string());
-        assert_eq!(fill("list {missing}.", &f), "list C:\\x.inf.");
-        assert_eq!(fill("{inf}", &f), "(not named in the logs)");
-        assert_eq!(fill("% { & robocopy $_.FullName }", &f), "% { & robocopy $_.FullName }");
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct RuleDoc {
     /// fact name -> candidate sources `signal.capture`, first found wins.
     #[serde(default)]
     pub facts: BTreeMap<String, FactDoc>,
+    /// The fact naming what is broken (headline, support request, plan).
+    #[serde(default)]
+    pub subject: Option<Spanned<String>>,
     /// A remediation file's id (`remediations/<id>.yaml`), or a remediation
     /// written in the rule (`{id, steps, ...}`).
     pub remediation: RemediationRef,
@@ -53,14 +56,25 @@ fn one() -> usize {
     1
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignalDoc {
     pub id: Spanned<String>,
+    /// A shared signal (`signals/<name>.yaml`) used under this id; only
+    /// `window` and `anytime` may be given beside it.
+    #[serde(default, rename = "use")]
+    pub uses: Option<Spanned<String>>,
     /// Log kinds this signal reads (`cbs`, `dism`, `setupact`, ...).
+    #[serde(default)]
     pub kinds: Vec<Spanned<String>>,
     /// Literal text that must occur in the line; one or several (any).
-    pub anchor: OneOrMany,
+    #[serde(default)]
+    pub anchor: Option<OneOrMany>,
+    /// Instead of log lines: the system checks whose problems this signal
+    /// matches (`servicing-stack-not-empty`, ...); captures `check`, `path`
+    /// and `problem`.
+    #[serde(default)]
+    pub check: Vec<Spanned<String>>,
     /// Match anchors ignoring ASCII case (slower; use only where needed).
     #[serde(default)]
     pub ignore_case: bool,
@@ -90,7 +104,7 @@ pub struct SignalDoc {
     pub no_match: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
     One(Spanned<String>),
@@ -223,9 +237,13 @@ impl Shell {
 #[serde(deny_unknown_fields)]
 pub struct CaseDoc {
     pub name: String,
+    #[serde(default)]
     pub logs: Vec<CaseLog>,
     /// Whether this rule must fire.
     pub fires: bool,
+    /// Problems the system checks found, as the checks would report them.
+    #[serde(default)]
+    pub checks: Vec<CheckCase>,
     /// Facts the finding must carry (only when `fires`).
     #[serde(default)]
     pub facts: BTreeMap<String, String>,
@@ -233,6 +251,15 @@ pub struct CaseDoc {
     /// named here is reviewed; any other is a test failure).
     #[serde(default)]
     pub also_fires: Vec<String>,
+}
+
+/// A check's problem in a test case (see [`crate::checks::CheckFailure`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckCase {
+    pub check: String,
+    pub path: String,
+    pub problem: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -524,8 +524,8 @@ mod tests {
         );
         assert_eq!(times[3_000], (first + 3_001, 50));
         // A text of lines without any entry: every hit waits for the entry before it.
-        let flat = "FAIL servicing-stack-not-empty: x is empty\n".repeat(2_000);
-        let s = scan_text(&rules, LogKind::Check, &flat, 0, None);
+        let flat = "Failed to create worker session [HRESULT = 0x80070003 - ERROR_PATH_NOT_FOUND]\n".repeat(2_000);
+        let s = scan_text(&rules, LogKind::Cbs, &flat, 0, None);
         assert_eq!((s.hits.len(), s.pending.len()), (0, 2_000));
     }
 }

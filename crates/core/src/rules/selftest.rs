@@ -2,7 +2,8 @@
 //! every rule's `tests` cases (small logs run through the whole pipeline).
 
 use super::RuleSet;
-use crate::diagnose::diagnose_buffers;
+use crate::checks::{CheckFailure, CHECK_IDS};
+use crate::diagnose::diagnose_buffers_with_checks;
 use crate::kind::LogKind;
 
 /// One failed expectation, naming the rule file and what went wrong.
@@ -52,7 +53,20 @@ pub fn run(rules: &RuleSet) -> Outcome {
                     (name, LogKind::from_name(&l.kind), l.text.clone().into_bytes())
                 })
                 .collect();
-            let report = diagnose_buffers(&buffers, rules);
+            let failures: Vec<CheckFailure> = case
+                .checks
+                .iter()
+                .filter_map(|c| {
+                    let check = CHECK_IDS.iter().find(|id| **id == c.check)?;
+                    Some(CheckFailure {
+                        check,
+                        path: c.path.clone(),
+                        problem: c.problem.clone(),
+                        registered: c.check == "servicing-stack-registered",
+                    })
+                })
+                .collect();
+            let report = diagnose_buffers_with_checks(&buffers, &failures, rules);
             if rule.emit == super::Emit::System {
                 // Facts about the machine land in system{}, not in a finding.
                 let got: Vec<(&String, &String)> =
