@@ -16,6 +16,7 @@ use clap::Parser;
 use servicing_doctor::plan::{self, PlanOptions, SsuPackage};
 use servicing_doctor::rules::{selftest, RuleSet};
 use servicing_doctor::sources::archive;
+use servicing_doctor::view::ReportWithView;
 use servicing_doctor::{diagnose, DiagnoseOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -198,11 +199,11 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
     let mut buf: Vec<u8> = Vec::new();
     match args.format {
         Format::Json => {
-            buf = print::inert_json(serde_json::to_vec_pretty(&report)?);
+            buf = print::inert_json(serde_json::to_vec_pretty(&ReportWithView::new(&report))?);
             buf.push(b'\n');
         }
         Format::Ndjson => {
-            buf = print::inert_json(serde_json::to_vec(&report)?);
+            buf = print::inert_json(serde_json::to_vec(&ReportWithView::new(&report))?);
             buf.push(b'\n');
         }
         Format::Md => print::md::write(&mut buf, &report)?,
@@ -239,7 +240,7 @@ fn run_diagnose(args: DiagnoseArgs) -> Result<u8> {
 #[derive(serde::Serialize)]
 struct NdjsonLine<'a> {
     #[serde(flatten)]
-    report: &'a servicing_doctor::Report,
+    report: ReportWithView<'a>,
     status: &'static str,
     errors: Vec<String>,
 }
@@ -280,7 +281,11 @@ fn run_each(args: &DiagnoseArgs, rules: &RuleSet) -> Result<u8> {
         }
         // Each line says what became of its machine, so that a filter on
         // findings never drops an input that could not be read.
-        let line = NdjsonLine { report: &report, status: status.as_str(), errors: report.source_errors() };
+        let line = NdjsonLine {
+            report: ReportWithView::new(&report),
+            status: status.as_str(),
+            errors: report.source_errors(),
+        };
         let written = serde_json::to_vec(&line).map_err(anyhow::Error::from).and_then(|line| {
             let mut line = print::inert_json(line);
             line.push(b'\n');

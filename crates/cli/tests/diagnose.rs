@@ -560,3 +560,40 @@ fn thread_counts_outside_1_to_256_are_usage_errors() {
     let out = bin().args(["diagnose", "-j", "256", "-q"]).arg(examples().join("healthy")).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// The same failure on three days: one group in every format, counted with
+/// its first and last time, the most recent incident in full; JSON names
+/// the group and the top finding in `view{}`.
+#[test]
+fn repeated_incidents_are_grouped_in_every_format() {
+    let line = |day: u32| {
+        format!("2020-02-0{day} 18:57:17, Error                 CBS    Session: 30792643_{day} failed to perform store corruption detect and repair operation. [HRESULT = 0x800f081f - CBS_E_SOURCE_MISSING]\r\n")
+    };
+    let log: String = (1..=3).map(line).collect();
+    let d = tree(&[("CBS.log", &log)]);
+    let run = diagnose(&[d.path()]);
+    let f = findings(&run, "dism-0x800f081f-source-missing");
+    assert_eq!(f.len(), 3, "JSON keeps every incident");
+    let view = &run.json["view"];
+    assert_eq!(view["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(view["groups"][0]["count"], 3);
+    assert_eq!(view["groups"][0]["first_time"], "2020-02-01T18:57:17");
+    assert_eq!(view["groups"][0]["last_time"], "2020-02-03T18:57:17");
+    let top = view["top"].as_u64().unwrap() as usize;
+    assert_eq!(run.json["findings"][top]["time"], "2020-02-03T18:57:17");
+
+    let text = String::from_utf8(bin().arg("diagnose").arg(d.path()).output().unwrap().stdout).unwrap();
+    assert!(text.contains("seen:     3 incidents, first 2020-02-01 18:57:17, last 2020-02-03 18:57:17"), "{text}");
+    assert_eq!(text.matches("[HRESULT = 0x800f081f").count(), 1, "only the latest in full: {text}");
+    assert!(text.contains("Earlier incidents:\n      2020-02-02 18:57:17  ") && text.contains("CBS.log:2"), "{text}");
+
+    let md =
+        String::from_utf8(bin().args(["diagnose", "--format", "md"]).arg(d.path()).output().unwrap().stdout).unwrap();
+    assert!(md.contains("| Incidents | 3, first 2020-02-01 18:57:17, last 2020-02-03 18:57:17"), "{md}");
+    assert!(!md.contains("## Other findings"), "one group: {md}");
+    assert!(md.contains("## Earlier incidents\n\n- 2020-02-02 18:57:17 ` "), "{md}");
+    let html =
+        String::from_utf8(bin().args(["diagnose", "--format", "html"]).arg(d.path()).output().unwrap().stdout).unwrap();
+    assert_eq!(html.matches("<section>").count(), 1, "{html}");
+    assert!(html.contains("<h2>Earlier incidents</h2>"), "{html}");
+}

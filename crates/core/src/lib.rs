@@ -18,6 +18,7 @@ pub mod rules;
 pub mod sources;
 pub mod stream;
 pub mod support;
+pub mod view;
 
 pub use diagnose::{diagnose, diagnose_each, diagnose_live, DiagnoseOptions};
 pub use kind::LogKind;

@@ -2,6 +2,7 @@
 //! no script, no external resources.
 
 use servicing_doctor::report::{CheckStatus, Report};
+use servicing_doctor::view::{trigger_line, View, MAX_EARLIER_LISTED};
 use std::io::{self, Write};
 
 pub fn escape(s: &str) -> String {
@@ -37,7 +38,9 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
     } else if report.findings.is_empty() {
         writeln!(out, "<h1>No servicing failure found</h1>")?;
     }
-    for f in &report.findings {
+    let view = View::new(report);
+    for g in &view.groups {
+        let f = g.latest();
         writeln!(out, "<section>")?;
         writeln!(out, "<h1 class=\"{}\">{}</h1>", f.severity.as_str(), escape(&f.title))?;
         writeln!(out, "<p>{}</p>", escape(&f.summary))?;
@@ -54,6 +57,15 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
         }
         if let Some(t) = f.time {
             writeln!(out, "<tr><th>When (log time)</th><td>{}</td></tr>", t.strftime("%Y-%m-%d %H:%M:%S"))?;
+        }
+        if g.count() > 1 {
+            let span = match (g.first_time(), g.last_time()) {
+                (Some(a), Some(b)) => {
+                    format!(", first {}, last {}", a.strftime("%Y-%m-%d %H:%M:%S"), b.strftime("%Y-%m-%d %H:%M:%S"))
+                }
+                _ => String::new(),
+            };
+            writeln!(out, "<tr><th>Incidents</th><td>{}{span}; the most recent is shown</td></tr>", g.count())?;
         }
         for item in servicing_doctor::support::summary(report, f) {
             writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(item.label), escape(item.shown()))?;
@@ -75,6 +87,19 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
             writeln!(out, "{}:{}\n    {}", escape(&e.path), e.line, escape(&e.text))?;
         }
         writeln!(out, "</pre>")?;
+        if !g.earlier().is_empty() {
+            writeln!(out, "<h2>Earlier incidents</h2><ul>")?;
+            for e in g.earlier().iter().take(MAX_EARLIER_LISTED) {
+                let when =
+                    e.time.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "no time".into());
+                let at = trigger_line(e).map(|l| format!("{}:{}", l.path, l.line)).unwrap_or_default();
+                writeln!(out, "<li>{when} <code>{}</code></li>", escape(&at))?;
+            }
+            if g.earlier().len() > MAX_EARLIER_LISTED {
+                writeln!(out, "<li>and {} more</li>", g.earlier().len() - MAX_EARLIER_LISTED)?;
+            }
+            writeln!(out, "</ul>")?;
+        }
         writeln!(out, "<h2>What to do</h2><ol>")?;
         for step in &f.remediation.actions {
             write!(out, "<li>{}", escape(&step.text))?;

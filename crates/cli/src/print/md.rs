@@ -12,9 +12,9 @@
 //! - evidence lines go into fenced blocks longer than any backtick run;
 //! - rule text goes into prose with [`escape`].
 
-use servicing_doctor::report::{CheckStatus, Finding, Report};
-use servicing_doctor::rules::Severity;
+use servicing_doctor::report::{CheckStatus, Report};
 use servicing_doctor::support;
+use servicing_doctor::view::{trigger_line, Group, View, MAX_EARLIER_LISTED};
 use std::io::{self, Write};
 
 /// Escape text for Markdown prose, table cells included: the characters
@@ -96,8 +96,8 @@ fn fenced(out: &mut impl Write, indent: &str, info: &str, lines: &[String]) -> i
 }
 
 pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
-    let top = report.findings.iter().find(|f| f.severity == Severity::Error).or(report.findings.first());
-    match top {
+    let view = View::new(report);
+    match view.groups.first() {
         None if !report.diagnosed() => {
             writeln!(out, "# Servicing diagnosis: nothing diagnosed")?;
             writeln!(out)?;
@@ -108,7 +108,7 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
             writeln!(out)?;
             writeln!(out, "servicing-doctor read the logs below and found no servicing failure.")?;
         }
-        Some(f) => finding(out, report, f, true)?,
+        Some(g) => finding(out, report, g, true)?,
     }
     if !report.system.is_empty() {
         writeln!(out)?;
@@ -137,13 +137,12 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
             writeln!(out, "| {} | {st} | {} |", code(&c.id), code(&c.detail))?;
         }
     }
-    let others: Vec<&Finding> = report.findings.iter().filter(|f| top.is_none_or(|t| !std::ptr::eq(*f, t))).collect();
-    if !others.is_empty() {
+    if view.groups.len() > 1 {
         writeln!(out)?;
         writeln!(out, "## Other findings")?;
-        for f in others {
+        for g in &view.groups[1..] {
             writeln!(out)?;
-            finding(out, report, f, false)?;
+            finding(out, report, g, false)?;
         }
     }
     writeln!(out)?;
@@ -161,7 +160,8 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
     Ok(())
 }
 
-fn finding(out: &mut impl Write, report: &Report, f: &Finding, main: bool) -> io::Result<()> {
+fn finding(out: &mut impl Write, report: &Report, g: &Group<'_>, main: bool) -> io::Result<()> {
+    let f = g.latest();
     let h = if main { "#" } else { "###" };
     writeln!(out, "{h} Support request: {}", escape(&f.title))?;
     writeln!(out)?;
@@ -176,6 +176,16 @@ fn finding(out: &mut impl Write, report: &Report, f: &Finding, main: bool) -> io
     }
     if let Some(t) = f.time {
         writeln!(out, "| When (log time) | {} |", t.strftime("%Y-%m-%d %H:%M:%S"))?;
+    }
+    if g.count() > 1 {
+        let span = match (g.first_time(), g.last_time()) {
+            (Some(a), Some(b)) => {
+                format!(", first {}, last {}", a.strftime("%Y-%m-%d %H:%M:%S"), b.strftime("%Y-%m-%d %H:%M:%S"))
+            }
+            _ => String::new(),
+        };
+        let kept = if g.more_incidents { " (only the most recent are kept)" } else { "" };
+        writeln!(out, "| Incidents | {}{span}{kept}; the most recent is shown |", g.count())?;
     }
     if main {
         // What support asks first, each stated or said to be missing.
@@ -216,6 +226,19 @@ fn finding(out: &mut impl Write, report: &Report, f: &Finding, main: bool) -> io
         writeln!(out, "{}", code(path))?;
         writeln!(out)?;
         block(out, &lines)?;
+    }
+    if !g.earlier().is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{h}# Earlier incidents")?;
+        writeln!(out)?;
+        for e in g.earlier().iter().take(MAX_EARLIER_LISTED) {
+            let when = e.time.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "no time".into());
+            let at = trigger_line(e).map(|l| code(&format!("{}:{}", l.path, l.line))).unwrap_or_default();
+            writeln!(out, "- {when} {at}")?;
+        }
+        if g.earlier().len() > MAX_EARLIER_LISTED {
+            writeln!(out, "- and {} more", g.earlier().len() - MAX_EARLIER_LISTED)?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "{h}# What was done / what to do")?;

@@ -6,6 +6,7 @@ use anstyle::{AnsiColor, Style};
 use servicing_doctor::report::{CheckStatus, Report};
 use servicing_doctor::rules::placeholder::NOT_IN_LOGS;
 use servicing_doctor::rules::Severity;
+use servicing_doctor::view::{trigger_line, View, MAX_EARLIER_LISTED};
 use servicing_doctor::LogKind;
 use std::io::{self, Write};
 
@@ -38,7 +39,8 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool, width: Option<u
     let bold = Style::new().bold();
     let dim = Style::new().dimmed();
     let read = report.logs_read();
-    let errors = report.findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let view = View::new(report);
+    let (errors, _) = view.counts();
     let verdict = match (report.findings.len(), errors) {
         (0, _) if !report.diagnosed() => "Nothing diagnosed: no servicing log could be read".to_string(),
         (0, _) => "No servicing failure found".to_string(),
@@ -50,7 +52,8 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool, width: Option<u
     } else {
         writeln!(out, "{}", p.s(bold, &verdict))?;
     }
-    for (i, f) in report.findings.iter().enumerate() {
+    for (i, group) in view.groups.iter().enumerate() {
+        let f = group.latest();
         writeln!(out)?;
         let sev = f.severity.as_str().to_uppercase();
         writeln!(
@@ -64,6 +67,16 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool, width: Option<u
         writeln!(out, "    rule:     {}{}", inert(&f.rule), scenario)?;
         if let Some(t) = f.time {
             writeln!(out, "    when:     {}", t.strftime("%Y-%m-%d %H:%M:%S"))?;
+        }
+        if group.count() > 1 {
+            let more = if group.more_incidents { " (only the most recent are kept)" } else { "" };
+            let span = match (group.first_time(), group.last_time()) {
+                (Some(a), Some(b)) => {
+                    format!(", first {}, last {}", a.strftime("%Y-%m-%d %H:%M:%S"), b.strftime("%Y-%m-%d %H:%M:%S"))
+                }
+                _ => String::new(),
+            };
+            writeln!(out, "    seen:     {} incidents{span}{more}; the most recent is shown", group.count())?;
         }
         if let Some(code) = &f.code {
             let name = f.code_name.as_deref().map(|n| format!(" {}", inert(n))).unwrap_or_default();
@@ -98,6 +111,19 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool, width: Option<u
             let at = format!("{}:{}", e.path, e.line);
             writeln!(out, "      {}", p.s(dim, &inert(&at)))?;
             writeln!(out, "        {}", inert(&e.text))?;
+        }
+        if !group.earlier().is_empty() {
+            writeln!(out)?;
+            writeln!(out, "    {}", p.s(bold, "Earlier incidents:"))?;
+            for e in group.earlier().iter().take(MAX_EARLIER_LISTED) {
+                let when =
+                    e.time.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "no time".into());
+                let at = trigger_line(e).map(|l| format!("{}:{}", l.path, l.line)).unwrap_or_default();
+                writeln!(out, "      {when}  {}", p.s(dim, &inert(&at)))?;
+            }
+            if group.earlier().len() > MAX_EARLIER_LISTED {
+                writeln!(out, "      and {} more", group.earlier().len() - MAX_EARLIER_LISTED)?;
+            }
         }
         writeln!(out)?;
         writeln!(out, "    {}", p.s(bold, "What to do:"))?;

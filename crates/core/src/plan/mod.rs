@@ -27,7 +27,6 @@ pub use literal::{ps_literal, UnsafeText, BOM};
 pub use ssu::{ssu_fit, stack_selection, Fit, SsuPackage, StackSelection};
 
 use crate::report::{Finding, Report};
-use crate::rules::Severity;
 use literal::lit;
 use std::fmt::Write as _;
 
@@ -77,7 +76,7 @@ impl Ctx<'_> {
 
 /// Write the PowerShell plan for the report's most important finding.
 pub fn powershell(report: &Report, opts: &PlanOptions) -> Result<String, PlanError> {
-    let top = report.findings.iter().find(|f| f.severity == Severity::Error).ok_or(PlanError::NothingToRepair)?;
+    let top = crate::view::View::new(report).top_error().ok_or(PlanError::NothingToRepair)?;
     let mut ctx = Ctx { report, top, opts, step: 0 };
     let actions = &top.remediation.plan;
     let changes = actions.iter().any(Action::changes);

@@ -201,7 +201,9 @@ fn nt_of_build(b: u32) -> &'static str {
 /// registered, machine-architecture one comes first), else the newest
 /// registered one, else the one the logs say CBS loaded.
 fn machine_stack(report: &Report) -> Option<String> {
-    let named = report.findings.iter().filter(|f| f.severity == Severity::Error).find_map(|f| {
+    let view = crate::view::View::new(report);
+    let mut failures = view.groups.iter().map(|g| g.latest()).filter(|f| f.severity == Severity::Error);
+    let named = failures.find_map(|f| {
         f.subject_fact()?.values.iter().find_map(|path| {
             let leaf = path.rsplit(['\\', '/']).find(|p| !p.is_empty())?;
             let c = crate::checks::winsxs::parse_component_name(leaf)?;
