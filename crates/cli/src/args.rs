@@ -73,6 +73,10 @@ pub(crate) enum RulesAction {
         /// Also load (and test) the rules in this folder (*.yaml).
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
+        /// Test only this rule (its id); the others still load, and still
+        /// may not fire on its fixtures.
+        #[arg(long, value_name = "ID")]
+        rule: Option<String>,
     },
 }
 

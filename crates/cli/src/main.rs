@@ -147,9 +147,12 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(0)
         }
-        Command::Rules { action: RulesAction::Test { rules } } => {
+        Command::Rules { action: RulesAction::Test { rules, rule } } => {
             let rules = load_rules(rules.as_deref())?;
-            let outcome = selftest::run(&rules);
+            if let Some(id) = rule.as_deref().filter(|id| rules.get(id).is_none()) {
+                bail!("no rule `{}` is loaded (see `servicing-doctor rules list`)", print::inert(id));
+            }
+            let outcome = selftest::run_only(&rules, rule.as_deref());
             let mut out = std::io::stdout().lock();
             for f in &outcome.failures {
                 let (rule, origin) = (print::inert(&f.rule), print::inert(&f.origin));
@@ -159,7 +162,7 @@ fn run(cli: Cli) -> Result<u8> {
                 out,
                 "rules: {} checks in {} rules, {} failed",
                 outcome.checks,
-                rules.rules.len(),
+                if rule.is_some() { 1 } else { rules.rules.len() },
                 outcome.failures.len()
             )?;
             Ok(if outcome.failures.is_empty() { 0 } else { 1 })

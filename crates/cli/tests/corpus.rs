@@ -158,3 +158,72 @@ fn seed_excerpt_json_names_ntprint4() {
     assert!(r.stdout.contains("ntprint4.inf"));
     assert_eq!(fact(findings(&r, RULE_A)[0], "missing"), Some("ntprint4.inf"));
 }
+
+/// Files of the corpus the table covers: logs, not packages or hives.
+fn corpus_logs(corpus: &Path) -> Vec<String> {
+    fn walk(dir: &Path, corpus: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(corpus).unwrap().display().to_string().replace('\\', "/");
+            if p.is_dir() {
+                if !matches!(rel.as_str(), "artifacts/cab" | "artifacts/hives") {
+                    walk(&p, corpus, out);
+                }
+            } else if !rel.ends_with(".tsv") && !rel.ends_with(".md") && !rel.ends_with("SHA256SUMS") {
+                out.push(rel);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(corpus, corpus, &mut out);
+    out.sort();
+    out
+}
+
+/// `corpus_expected.tsv`: each corpus log, diagnosed alone, gives exactly
+/// the finding rules its row names. Every miss, extra rule, unlisted file
+/// and stale row is reported at once.
+#[test]
+fn every_corpus_log_gives_the_rules_its_row_names() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpus");
+    let table = include_str!("corpus_expected.tsv");
+    let mut expected: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (n, line) in table.lines().enumerate().filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty()).skip(1) {
+        let mut cols = line.split('\t');
+        let (file, rules) =
+            (cols.next().unwrap(), cols.next().unwrap_or_else(|| panic!("line {}: no rules column", n + 1)));
+        let mut rules: Vec<String> =
+            rules.split(',').map(str::trim).filter(|r| *r != "-" && !r.is_empty()).map(String::from).collect();
+        rules.sort();
+        assert!(expected.insert(file.to_string(), rules).is_none(), "line {}: {file} listed twice", n + 1);
+    }
+    let files = corpus_logs(&corpus);
+    let mut problems = Vec::new();
+    for f in &files {
+        if !expected.contains_key(f) {
+            problems.push(format!("{f}: in the corpus but not in corpus_expected.tsv (add a row)"));
+        }
+    }
+    for f in expected.keys().filter(|f| !files.contains(f)) {
+        problems.push(format!("{f}: a row of corpus_expected.tsv names no corpus file"));
+    }
+    // One process, each PATH its own machine (one NDJSON line per input, in order).
+    let paths: Vec<PathBuf> = files.iter().map(|f| corpus.join(f)).collect();
+    let out = bin().args(["diagnose", "--format", "ndjson", "-q"]).args(&paths).output().unwrap();
+    let lines: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), files.len(), "one line per input");
+    for (f, line) in files.iter().zip(&lines) {
+        let mut got: Vec<String> =
+            line["findings"].as_array().unwrap().iter().map(|x| x["rule"].as_str().unwrap().to_string()).collect();
+        got.sort();
+        got.dedup();
+        if let Some(want) = expected.get(f) {
+            if &got != want {
+                problems.push(format!("{f}: gives {got:?}, the table says {want:?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

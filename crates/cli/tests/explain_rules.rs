@@ -52,6 +52,57 @@ fn rules_test_passes_and_list_shows_the_seed_rules() {
     let out = run(&["rules", "list"]);
     let t = String::from_utf8(out.stdout).unwrap();
     assert!(t.contains(RULE_A) && t.contains(RULE_B));
+    // One rule's tests alone; an unknown id is said so.
+    let one = run(&["rules", "test", "--rule", RULE_B]);
+    assert_eq!(one.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&one.stdout).contains(" checks in 1 rules, 0 failed"), "{one:?}");
+    let none = run(&["rules", "test", "--rule", "no-such-rule"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no rule `no-such-rule` is loaded"));
+}
+
+/// A fixture on which another error rule fires fails `rules test`, naming
+/// the file, the case and the other rule; so does an unknown placeholder.
+#[test]
+fn rules_test_names_a_rule_whose_fixture_another_rule_claims() {
+    let greedy = r#"id: greedy
+title: t
+severity: error
+summary: s
+signals:
+  - id: a
+    kinds: [cbs]
+    anchor: "Failed to create worker session"
+remediation: { id: r, steps: [x] }
+tests:
+  - name: the seed's worker session line
+    fires: true
+    logs:
+      - kind: cbs
+        text: |
+          2025-10-14 03:12:04, Error                 CBS    Failed to create worker session [HRESULT = 0x80070003 - ERROR_PATH_NOT_FOUND]
+      - kind: dism
+        text: |
+          2025-10-14 03:12:04, Error                 DISM   DISM Manager: PID=4312 TID=5120 Failed to bind the online servicing stack - CDISMOSServiceManager::get_ServicingStackDirectory(hr:0x80070003)
+"#;
+    let d = tree(&[("greedy.yaml", greedy)]);
+    let out = bin().args(["rules", "test", "--rules"]).arg(d.path()).args(["--rule", "greedy"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let t = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        t.contains("FAIL greedy (")
+            && t.contains("greedy.yaml): test `the seed's worker session line`: rule `upgrade-0x80070003-servicing-stack-damaged`"),
+        "{t}"
+    );
+    let typo = "id: typo\ntitle: t\nseverity: error\nsummary: s\nsignals:\n  - id: a\n    kinds: [cbs]\n    anchor: hello\nremediation: { id: r, steps: ['See {system.os_bild}.'] }\n";
+    let d = tree(&[("typo.yaml", typo)]);
+    let out = bin().args(["rules", "test", "--rules"]).arg(d.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("typo.yaml: remediation `r`") && err.contains("`{system.os_bild}`, which is no system fact"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! Rules test themselves: every signal's `match` / `no_match` lines, and
 //! every rule's `tests` cases (small logs run through the whole pipeline).
 
+use super::model::CaseDoc;
 use super::RuleSet;
 use crate::checks::{CheckFailure, CHECK_IDS};
 use crate::diagnose::diagnose_buffers_with_checks;
 use crate::kind::LogKind;
+use crate::report::Report;
 
 /// One failed expectation, naming the rule file and what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +25,13 @@ pub struct Outcome {
 
 /// Run every rule's own tests.
 pub fn run(rules: &RuleSet) -> Outcome {
+    run_only(rules, None)
+}
+
+/// Run the tests of one rule (by id), or of every rule.
+pub fn run_only(rules: &RuleSet, only: Option<&str>) -> Outcome {
     let mut out = Outcome::default();
-    for rule in &rules.rules {
+    for rule in rules.rules.iter().filter(|r| only.is_none_or(|id| r.id == id)) {
         let mut fail = |message: String| {
             out.failures.push(Failure { rule: rule.id.clone(), origin: rule.origin.clone(), message })
         };
@@ -44,29 +51,7 @@ pub fn run(rules: &RuleSet) -> Outcome {
         }
         for case in &rule.tests {
             out.checks += 1;
-            let buffers: Vec<(String, Option<LogKind>, Vec<u8>)> = case
-                .logs
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    let name = l.name.clone().unwrap_or_else(|| format!("{}-{i}.log", l.kind));
-                    (name, LogKind::from_name(&l.kind), l.text.clone().into_bytes())
-                })
-                .collect();
-            let failures: Vec<CheckFailure> = case
-                .checks
-                .iter()
-                .filter_map(|c| {
-                    let check = CHECK_IDS.iter().find(|id| **id == c.check)?;
-                    Some(CheckFailure {
-                        check,
-                        path: c.path.clone(),
-                        problem: c.problem.clone(),
-                        registered: c.check == "servicing-stack-registered",
-                    })
-                })
-                .collect();
-            let report = diagnose_buffers_with_checks(&buffers, &failures, rules);
+            let report = run_case(rules, case);
             if rule.emit == super::Emit::System {
                 // Facts about the machine land in system{}, not in a finding.
                 let got: Vec<(&String, &String)> =
@@ -124,6 +109,33 @@ pub fn run(rules: &RuleSet) -> Outcome {
         }
     }
     out
+}
+
+/// Diagnose one test case's logs and check problems, as `rules test` does.
+pub fn run_case(rules: &RuleSet, case: &CaseDoc) -> Report {
+    let buffers: Vec<(String, Option<LogKind>, Vec<u8>)> = case
+        .logs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let name = l.name.clone().unwrap_or_else(|| format!("{}-{i}.log", l.kind));
+            (name, LogKind::from_name(&l.kind), l.text.clone().into_bytes())
+        })
+        .collect();
+    let failures: Vec<CheckFailure> = case
+        .checks
+        .iter()
+        .filter_map(|c| {
+            let check = CHECK_IDS.iter().find(|id| **id == c.check)?;
+            Some(CheckFailure {
+                check,
+                path: c.path.clone(),
+                problem: c.problem.clone(),
+                registered: c.check == "servicing-stack-registered",
+            })
+        })
+        .collect();
+    diagnose_buffers_with_checks(&buffers, &failures, rules)
 }
 
 #[cfg(test)]
