@@ -376,7 +376,7 @@ fn run_plan(args: PlanArgs) -> Result<u8> {
 fn warn_ssu_fit(report: &servicing_doctor::Report, plan_opts: &PlanOptions) {
     if let Some(p) = &plan_opts.ssu {
         let fit = plan::ssu_fit(report, p);
-        if fit.verdict != "fits" {
+        if fit.verdict != plan::Verdict::Fits {
             eprintln!("servicing-doctor: {}: {}", print::inert(&p.path), fit.sentence());
             for r in &fit.reasons {
                 eprintln!("  {}", print::inert(r));
@@ -503,7 +503,7 @@ fn run_inspect(path: &Path, format: ExplainFormat, members: bool, for_machine: O
             let value = InspectJson {
                 inspection: &ins,
                 fit: fit.as_ref().map(|(machine, fit)| {
-                    serde_json::json!({ "machine": machine, "verdict": fit.verdict, "reasons": fit.reasons })
+                    serde_json::json!({ "machine": machine, "verdict": fit.verdict.as_str(), "reasons": fit.reasons })
                 }),
             };
             let mut json = print::inert_json(serde_json::to_vec_pretty(&value)?);

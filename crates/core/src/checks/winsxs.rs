@@ -366,6 +366,11 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// The newest version of a `, `-separated list (as `system{}` holds them).
+pub fn newest_version(list: &str) -> Option<&str> {
+    list.split(", ").filter(|v| !v.trim().is_empty()).max_by(|a, b| compare_versions(a, b))
+}
+
 /// The significant digits of a version part; `""` stands for 0 (including
 /// every non-numeric part).
 fn numeric_digits(part: &str) -> &str {

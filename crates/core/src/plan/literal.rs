@@ -91,6 +91,18 @@ pub(super) fn lit(s: &str, origin: &str) -> Result<String, UnsafeText> {
     ps_literal(s, origin)
 }
 
+/// `$Name = @(` one quoted item per line, commas between, `)`: every
+/// PowerShell array the script carries (items already through [`lit`]).
+pub(super) fn write_list(s: &mut String, name: &str, items: &[String]) {
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "{name} = @(");
+    for (i, item) in items.iter().enumerate() {
+        let comma = if i + 1 < items.len() { "," } else { "" };
+        let _ = writeln!(s, "    {item}{comma}");
+    }
+    let _ = writeln!(s, ")");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

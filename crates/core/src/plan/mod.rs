@@ -24,10 +24,10 @@ mod ssu;
 
 pub use actions::Action;
 pub use literal::{ps_literal, UnsafeText, BOM};
-pub use ssu::{ssu_fit, stack_selection, Fit, SsuPackage, StackSelection};
+pub use ssu::{ssu_fit, stack_selection, Fit, SsuPackage, StackSelection, Verdict};
 
 use crate::report::{Finding, Report};
-use literal::lit;
+use literal::{lit, write_list};
 use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Default)]
@@ -229,15 +229,12 @@ fn header(
         let _ = writeln!(s, "    {key} = {}", lit(v, &format!("system {k}"))?);
     }
     let _ = writeln!(s, "}}");
-    let _ = writeln!(s, "$Evidence = @(");
-    let n = top.evidence.len();
-    for (i, e) in top.evidence.iter().enumerate() {
+    let mut evidence = Vec::new();
+    for e in &top.evidence {
         let origin = format!("{}:{}", e.path, e.line);
-        let text = format!("{origin}: {}", e.text);
-        let comma = if i + 1 < n { "," } else { "" };
-        let _ = writeln!(s, "    {}{comma}", lit(&text, &origin)?);
+        evidence.push(lit(&format!("{origin}: {}", e.text), &origin)?);
     }
-    let _ = writeln!(s, ")");
+    write_list(s, "$Evidence", &evidence);
     let _ = writeln!(s);
     let _ = writeln!(s, "Write-Host ('servicing-doctor repair plan for: ' + $Finding.Title)");
     if top.subject_fact().is_some() {
@@ -256,7 +253,6 @@ fn remediation_steps(s: &mut String, top: &Finding) -> Result<(), PlanError> {
     let _ = writeln!(s);
     let _ =
         writeln!(s, "# The steps of the remediation, as servicing-doctor's reports show them (shown with -Verbose).");
-    let _ = writeln!(s, "$RemediationSteps = @(");
     let mut lines = Vec::new();
     for (i, step) in top.remediation.actions.iter().enumerate() {
         let origin = format!("remediation step {} of {}", i + 1, top.remediation.id);
@@ -265,11 +261,7 @@ fn remediation_steps(s: &mut String, top: &Finding) -> Result<(), PlanError> {
             lines.push(lit(&format!("      {c}"), &origin)?);
         }
     }
-    for (i, l) in lines.iter().enumerate() {
-        let comma = if i + 1 < lines.len() { "," } else { "" };
-        let _ = writeln!(s, "    {l}{comma}");
-    }
-    let _ = writeln!(s, ")");
+    write_list(s, "$RemediationSteps", &lines);
     let _ = writeln!(s, "$RemediationSteps | ForEach-Object {{ Write-Verbose $_ }}");
     Ok(())
 }

@@ -4,7 +4,8 @@
 //! damage the store (see the comments in the script).
 
 use super::literal::lit;
-use super::ssu::{msu_default, ssu_fit, stack_selection, MsuDefault};
+use super::literal::write_list;
+use super::ssu::{msu_default, ssu_fit, MsuDefault, Verdict};
 use super::{Ctx, PlanError};
 use std::fmt::Write as _;
 
@@ -44,9 +45,9 @@ pub(super) fn preview(s: &mut String, ctx: &mut Ctx<'_>) -> Result<(), PlanError
     let _ = writeln!(s, "Write-Step '{}: the servicing stack update to restore from'", ctx.next_step());
     let _ = writeln!(s, "$Needed = {}", lit(&need, "system")?);
     let _ = writeln!(s, "Write-Host ('Needed: ' + $Needed)");
-    match &opts.ssu {
-        Some(p) => {
-            let fit = ssu_fit(report, p);
+    let fit = opts.ssu.as_ref().map(|p| ssu_fit(report, p));
+    match opts.ssu.as_ref().zip(fit.as_ref()) {
+        Some((p, fit)) => {
             if let MsuDefault::BesideScript(name) = msu_default(&p.path)? {
                 let _ = writeln!(
                     s,
@@ -54,7 +55,7 @@ pub(super) fn preview(s: &mut String, ctx: &mut Ctx<'_>) -> Result<(), PlanError
                 );
             }
             let _ = writeln!(s, "Write-Host ('Package: ' + $Msu)");
-            let _ = writeln!(s, "$Fit = {}", lit(fit.verdict, "--ssu")?);
+            let _ = writeln!(s, "$Fit = {}", lit(fit.verdict.as_str(), "--ssu")?);
             // The verdict is about the package servicing-doctor inspected,
             // not about another one passed with -Msu.
             let _ = writeln!(s, "if ($PSBoundParameters.ContainsKey('Msu')) {{");
@@ -68,7 +69,7 @@ pub(super) fn preview(s: &mut String, ctx: &mut Ctx<'_>) -> Result<(), PlanError
             for r in &fit.reasons {
                 let _ = writeln!(s, "    Write-Host ('  ' + {})", lit(r, "--ssu")?);
             }
-            if fit.verdict == "does not fit" {
+            if fit.verdict == Verdict::DoesNotFit {
                 let _ = writeln!(s, "    Stop-Plan 'The package does not fit this computer: download the matching SSU and pass it with -Msu.'");
             }
             let _ = writeln!(s, "}}");
@@ -90,17 +91,13 @@ pub(super) fn preview(s: &mut String, ctx: &mut Ctx<'_>) -> Result<(), PlanError
     // The stack version and folders servicing-doctor saw in the inspected
     // package: the script checks that the package it extracts is that one.
     let machine_arch = report.system.get("arch").map(String::as_str);
-    let selection = opts.ssu.as_ref().and_then(|p| stack_selection(p, machine_arch).ok().flatten());
+    let selection = fit.as_ref().and_then(|f| f.selection.clone().ok().flatten());
     let _ = writeln!(s, "# The servicing stack folders of the inspected package (empty: not inspected).");
     match &selection {
         Some(sel) => {
             let _ = writeln!(s, "$StackVersion = {}", lit(&sel.version, "--ssu")?);
-            let _ = writeln!(s, "$Expected = @(");
-            for (i, f) in sel.copy.iter().enumerate() {
-                let comma = if i + 1 < sel.copy.len() { "," } else { "" };
-                let _ = writeln!(s, "    {}{comma}", lit(f, "--ssu")?);
-            }
-            let _ = writeln!(s, ")");
+            let items = sel.copy.iter().map(|f| lit(f, "--ssu")).collect::<Result<Vec<_>, _>>()?;
+            write_list(s, "$Expected", &items);
         }
         None => {
             let _ = writeln!(s, "$StackVersion = ''");

@@ -84,19 +84,48 @@ pub fn stack_selection(ssu: &SsuPackage, arch: Option<&str>) -> Result<Option<St
 /// How the SSU on hand fits the machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fit {
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     pub reasons: Vec<String>,
+    /// The folders a restore copies for this machine (see [`stack_selection`]).
+    pub selection: Result<Option<StackSelection>, String>,
+}
+
+/// Whether a package fits the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Verdict {
+    #[serde(rename = "fits")]
+    Fits,
+    #[serde(rename = "probably fits")]
+    ProbablyFits,
+    #[serde(rename = "does not fit")]
+    DoesNotFit,
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl Verdict {
+    /// As JSON and the plan's `$Fit` say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Fits => "fits",
+            Verdict::ProbablyFits => "probably fits",
+            Verdict::DoesNotFit => "does not fit",
+            Verdict::Unknown => "unknown",
+        }
+    }
 }
 
 /// Compare the supplied SSU with what the diagnosis knows of the machine.
 pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
     let mut reasons = Vec::new();
+    let selection = stack_selection(ssu, report.system.get("arch").map(String::as_str));
+    let unknown = |why: String, selection| Fit { verdict: Verdict::Unknown, reasons: vec![why], selection };
     if let Some(e) = &ssu.error {
-        return Fit { verdict: "unknown", reasons: vec![format!("the package could not be inspected: {e}")] };
+        return unknown(format!("the package could not be inspected: {e}"), selection);
     }
     let Some((name, version, arch, is_ssu)) = ssu.packages.iter().find(|p| p.3).or(ssu.packages.first()).cloned()
     else {
-        return Fit { verdict: "unknown", reasons: vec!["no package identity found inside".into()] };
+        return unknown("no package identity found inside".into(), selection);
     };
     let mut ok = true;
     let mut stack_unknown = false;
@@ -104,10 +133,10 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
         ok = false;
         reasons.push(format!("{name} {version} does not say it is a servicing stack update"));
     } else {
-        match stack_selection(ssu, report.system.get("arch").map(String::as_str)) {
+        match &selection {
             Err(e) => {
                 ok = false;
-                reasons.push(e);
+                reasons.push(e.clone());
             }
             Ok(None) => reasons.push(
                 "its component folders are not named in the cabinet (a _manifest_.cix.xml maps them): the script chooses them when it runs".into(),
@@ -158,7 +187,6 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
     }
     // WinSxS folders are named by version: only a package of the damaged
     // stack's version puts its folders back.
-    let selection = stack_selection(ssu, report.system.get("arch").map(String::as_str));
     let machine = machine_stack(report);
     if let (true, Ok(Some(_)), None) = (is_ssu, &selection, &machine) {
         // Unknown: it cannot be said to fit.
@@ -167,7 +195,7 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
             "the machine's servicing stack version is not in the evidence: check that the package's is the same".into(),
         );
     }
-    if let (true, Ok(Some(sel)), Some(want)) = (is_ssu, selection, machine) {
+    if let (true, Ok(Some(sel)), Some(want)) = (is_ssu, &selection, machine) {
         if sel.version != want {
             ok = false;
             reasons.push(format!(
@@ -177,13 +205,13 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
         }
     }
     let verdict = if ok && build.is_some() && !stack_unknown {
-        "fits"
+        Verdict::Fits
     } else if ok {
-        "probably fits"
+        Verdict::ProbablyFits
     } else {
-        "does not fit"
+        Verdict::DoesNotFit
     };
-    Fit { verdict, reasons }
+    Fit { verdict, reasons, selection }
 }
 
 /// The NT version of a build (7601 is 6.1, 9600 is 6.3, 10240 on 10.0).
@@ -210,10 +238,7 @@ fn machine_stack(report: &Report) -> Option<String> {
             crate::checks::winsxs::stack_family(&c.name).map(|_| c.version)
         })
     });
-    let newest = |key: &str| {
-        let list = report.system.get(key)?;
-        list.split(", ").max_by(|a, b| crate::checks::winsxs::compare_versions(a, b)).map(str::to_string)
-    };
+    let newest = |key: &str| crate::checks::winsxs::newest_version(report.system.get(key)?).map(str::to_string);
     named.or_else(|| newest("servicing_stack_registered")).or_else(|| newest("servicing_stack_in_logs"))
 }
 
@@ -221,10 +246,10 @@ impl Fit {
     /// The verdict as the end of a sentence about the package.
     pub fn sentence(&self) -> &'static str {
         match self.verdict {
-            "fits" => "fits this computer",
-            "probably fits" => "probably fits this computer",
-            "does not fit" => "does not fit this computer",
-            _ => "could not be checked against this computer",
+            Verdict::Fits => "fits this computer",
+            Verdict::ProbablyFits => "probably fits this computer",
+            Verdict::DoesNotFit => "does not fit this computer",
+            Verdict::Unknown => "could not be checked against this computer",
         }
     }
 }
@@ -295,13 +320,13 @@ mod tests {
             stack_folders: vec![folder("amd64", "servicingstack", "10.0.19041.3000")],
             ..SsuPackage::default()
         };
-        assert_eq!(ssu_fit(&machine("9600.20000"), &ssu("6.3.1.5")).verdict, "fits");
+        assert_eq!(ssu_fit(&machine("9600.20000"), &ssu("6.3.1.5")).verdict, Verdict::Fits);
         let f = ssu_fit(&machine("19045.4717"), &ssu("6.3.1.5"));
-        assert_eq!(f.verdict, "does not fit");
+        assert_eq!(f.verdict, Verdict::DoesNotFit);
         assert!(f.reasons[0].contains("Windows NT 6.3, the machine runs Windows NT 10.0"), "{f:?}");
         let f = ssu_fit(&machine("7601.24000"), &ssu("10.0.19041.4163"));
-        assert_eq!(f.verdict, "does not fit", "{f:?}");
-        assert_eq!(ssu_fit(&machine("19045.4717"), &ssu("10.0.19041.4163")).verdict, "fits");
+        assert_eq!(f.verdict, Verdict::DoesNotFit, "{f:?}");
+        assert_eq!(ssu_fit(&machine("19045.4717"), &ssu("10.0.19041.4163")).verdict, Verdict::Fits);
     }
 
     fn folder(arch: &str, family: &str, version: &str) -> PackageFolder {
@@ -370,18 +395,18 @@ mod tests {
             stack_folders: vec![folder("amd64", "servicingstack", v)],
             ..SsuPackage::default()
         };
-        assert_eq!(ssu_fit(&r, &ssu("10.0.19041.4717")).verdict, "fits");
+        assert_eq!(ssu_fit(&r, &ssu("10.0.19041.4717")).verdict, Verdict::Fits);
         // Only the logs state the stack: still compared.
         let mut logs_only = Report::new();
         logs_only.system.insert("os_build".into(), "19045.4717".into());
         logs_only.system.insert("servicing_stack_in_logs".into(), "10.0.19041.4717".into());
-        assert_eq!(ssu_fit(&logs_only, &ssu("10.0.19041.3000")).verdict, "does not fit");
+        assert_eq!(ssu_fit(&logs_only, &ssu("10.0.19041.3000")).verdict, Verdict::DoesNotFit);
         // Nothing states it: not "fits".
         logs_only.system.remove("servicing_stack_in_logs");
-        assert_eq!(ssu_fit(&logs_only, &ssu("10.0.19041.3000")).verdict, "probably fits");
+        assert_eq!(ssu_fit(&logs_only, &ssu("10.0.19041.3000")).verdict, Verdict::ProbablyFits);
         // A newer stack adds folders of its own version; the registered ones stay damaged.
         let f = ssu_fit(&r, &ssu("10.0.19041.5000"));
-        assert_eq!(f.verdict, "does not fit");
+        assert_eq!(f.verdict, Verdict::DoesNotFit);
         assert!(f.reasons[0].contains("only the servicing stack update of version 10.0.19041.4717"), "{f:?}");
     }
 
