@@ -63,6 +63,10 @@ pub struct Rule {
     pub fact_labels: HashMap<String, String>,
     /// The fact that names what is broken.
     pub subject: Option<String>,
+    /// The fact whose value is the finding's code.
+    pub code_from: Option<String>,
+    /// A generic failure finding that folds into a specific one.
+    pub fallback: bool,
     /// `{system.x}` names its remediation uses (checked when all rules are loaded).
     pub system_placeholders: Vec<String>,
     /// Facts read only from lines at or before the trigger.
@@ -465,6 +469,12 @@ fn compile_rule(
     for (n, _) in &facts {
         fact_names.insert(n.clone());
     }
+    let code_from = doc.code_from.as_ref().map(|c| {
+        if !fact_names.contains(&c.value) {
+            err(c, format!("code_from `{}` is not a fact of this rule", c.value));
+        }
+        c.value.clone()
+    });
     let subject = doc.subject.as_ref().map(|sub| {
         if !fact_names.contains(&sub.value) {
             err(sub, format!("subject `{}` is not a fact of this rule", sub.value));
@@ -550,6 +560,8 @@ fn compile_rule(
     Ok(Rule {
         id,
         subject,
+        code_from,
+        fallback: doc.fallback,
         system_placeholders,
         origin: origin.to_string(),
         title: doc.title,

@@ -303,8 +303,44 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Corre
             findings.push(finding(rule, t, &members, &paths));
         }
     }
+    fold_fallbacks(rules, &mut findings);
     findings.sort_by_key(|f| (f.severity, Reverse(f.time.map(secs)), f.rule.clone()));
     Correlated { findings, system }
+}
+
+/// One failure, one finding: a `fallback` rule's finding is dropped when a
+/// specific error finding explains the same failure: it cites one of the
+/// same lines, or states the same code within the fallback rule's window.
+fn fold_fallbacks(rules: &RuleSet, findings: &mut Vec<Finding>) {
+    let fallback = |f: &Finding| rules.get(&f.rule).is_some_and(|r| r.fallback);
+    if !findings.iter().any(fallback) {
+        return;
+    }
+    let specific: Vec<(HashSet<(&str, u64)>, Option<&str>, Option<i64>)> = findings
+        .iter()
+        .filter(|f| f.severity == super::Severity::Error && !fallback(f))
+        .map(|f| (f.evidence.iter().map(|e| (e.path.as_str(), e.line)).collect(), f.code.as_deref(), f.time.map(secs)))
+        .collect();
+    let folded: Vec<bool> = findings
+        .iter()
+        .map(|f| {
+            let Some(rule) = rules.get(&f.rule).filter(|r| r.fallback) else { return false };
+            specific.iter().any(|(lines, code, time)| {
+                let shares_line = f.evidence.iter().any(|e| lines.contains(&(e.path.as_str(), e.line)));
+                let same_code = code.is_some() && *code == f.code.as_deref();
+                let near = match (time, f.time.map(secs)) {
+                    (Some(a), Some(b)) => (a - b).abs() <= rule.window,
+                    _ => false,
+                };
+                shares_line || (same_code && near)
+            })
+        })
+        .collect();
+    let mut i = 0;
+    findings.retain(|_| {
+        i += 1;
+        !folded[i - 1]
+    });
 }
 
 fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Finding {
@@ -372,7 +408,9 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Find
             signal: rule.signals[h.signal].id.clone(),
         });
     }
-    let decoded = rule.code.map(hresult::decode);
+    // The code the log states (`code_from`), else the rule's own.
+    let stated = rule.code_from.as_ref().and_then(|n| facts.get(n)).and_then(|v| hresult::parse_code(v));
+    let decoded = stated.or(rule.code).map(hresult::decode);
     let actions = rule
         .remediation
         .steps
@@ -508,6 +546,7 @@ mod tests {
                 out.findings.push(f);
             }
         }
+        fold_fallbacks(rules, &mut out.findings);
         out.findings.sort_by_key(|f| (f.severity, Reverse(f.time.map(secs)), f.rule.clone()));
         out
     }

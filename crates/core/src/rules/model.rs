@@ -17,6 +17,15 @@ pub struct RuleDoc {
     /// The error code the rule is about ("0x80070003").
     #[serde(default)]
     pub code: Option<Spanned<String>>,
+    /// A fact whose value is the finding's code (a rule for any failure of
+    /// an operation: the code is the one the log states). Wins over `code`.
+    #[serde(default)]
+    pub code_from: Option<Spanned<String>>,
+    /// A generic failure finding: it folds into a specific rule's error
+    /// finding of the same failure (a shared evidence line, or the same
+    /// code within this rule's window), so one failure gives one finding.
+    #[serde(default)]
+    pub fallback: bool,
     /// What the finding means, for people.
     pub summary: String,
     #[serde(default)]
