@@ -316,7 +316,13 @@ fn fold_fallbacks(rules: &RuleSet, findings: &mut Vec<Finding>) {
     if !findings.iter().any(fallback) {
         return;
     }
-    let specific: Vec<(HashSet<(&str, u64)>, Option<&str>, Option<i64>)> = findings
+    // Per specific error finding: its evidence lines, code and time.
+    struct Specific<'a> {
+        lines: HashSet<(&'a str, u64)>,
+        code: Option<&'a str>,
+        time: Option<i64>,
+    }
+    let specific: Vec<Specific<'_>> = findings
         .iter()
         .filter(|f| f.severity == super::Severity::Error && !fallback(f))
         .map(|f| (f.evidence.iter().map(|e| (e.path.as_str(), e.line)).collect(), f.code.as_deref(), f.time.map(secs)))
@@ -325,10 +331,10 @@ fn fold_fallbacks(rules: &RuleSet, findings: &mut Vec<Finding>) {
         .iter()
         .map(|f| {
             let Some(rule) = rules.get(&f.rule).filter(|r| r.fallback) else { return false };
-            specific.iter().any(|(lines, code, time)| {
-                let shares_line = f.evidence.iter().any(|e| lines.contains(&(e.path.as_str(), e.line)));
-                let same_code = code.is_some() && *code == f.code.as_deref();
-                let near = match (time, f.time.map(secs)) {
+            specific.iter().any(|s| {
+                let shares_line = f.evidence.iter().any(|e| s.lines.contains(&(e.path.as_str(), e.line)));
+                let same_code = s.code.is_some() && s.code == f.code.as_deref();
+                let near = match (s.time, f.time.map(secs)) {
                     (Some(a), Some(b)) => (a - b).abs() <= rule.window,
                     _ => false,
                 };
