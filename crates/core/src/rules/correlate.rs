@@ -325,7 +325,11 @@ fn fold_fallbacks(rules: &RuleSet, findings: &mut Vec<Finding>) {
     let specific: Vec<Specific<'_>> = findings
         .iter()
         .filter(|f| f.severity == super::Severity::Error && !fallback(f))
-        .map(|f| (f.evidence.iter().map(|e| (e.path.as_str(), e.line)).collect(), f.code.as_deref(), f.time.map(secs)))
+        .map(|f| Specific {
+            lines: f.evidence.iter().map(|e| (e.path.as_str(), e.line)).collect(),
+            code: f.code.as_deref(),
+            time: f.time.map(secs),
+        })
         .collect();
     let folded: Vec<bool> = findings
         .iter()
