@@ -4,8 +4,6 @@
 //! also become lines of a synthetic `check` source, so that rules match
 //! them like log lines (a damaged folder is evidence for rule B).
 
-#[cfg(any(test, feature = "test-hives"))]
-pub mod regf_writer;
 pub mod registry;
 pub mod winsxs;
 
