@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the project's test-only REGF writer (crates/core/src/checks/regf_writer.rs) against
+# Checks the project's test-only REGF writer (crates/test-support/src/regf_writer.rs) against
 # hivex (Debian's libhivex-bin), a registry reader written independently of this project:
 # the hives the tests build are written to a temporary folder together with a manifest of
 # every key, subkey list and value put in them, and hivex must read back exactly that.
@@ -22,8 +22,7 @@ command -v hivexget >/dev/null || fail "hivexget is still missing after installi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-SERVICING_DOCTOR_HIVE_OUT=$dir cargo test -q -p servicing-doctor-core --features test-hives \
-    --test hives -- --exact write_hives_for_ci
+SERVICING_DOCTOR_HIVE_OUT=$dir cargo test -q -p servicing-doctor-core --test hives -- --exact write_hives_for_ci
 
 shopt -s nullglob
 hives=("$dir"/*.hiv)

@@ -1,4 +1,4 @@
-//! Archives (`sources::archive::walk` and `inspect`) over an in-memory
+//! Archives (`sources::archive::walk` and `package::inspect`) over an in-memory
 //! `Cursor`, with small limits. Every member handed out is read to its end.
 //!
 //! Invariants: no member yields more than `max_member_bytes`, the members of
@@ -15,6 +15,7 @@
 mod shared;
 
 use libfuzzer_sys::fuzz_target;
+use servicing_doctor::package;
 use servicing_doctor::sources::archive::{self, Event, Limits};
 use std::io::{Cursor, Read};
 
@@ -65,6 +66,6 @@ fuzz_target!(|data: &[u8]| {
     let allowance = LIMITS.max_ratio.saturating_mul(data.len() as u64).max(archive::RATIO_FLOOR);
     assert!(total <= allowance, "{total} bytes from {} archive bytes", data.len());
 
-    let ins = archive::inspect("fuzz.bin", Cursor::new(data), &LIMITS);
+    let ins = package::inspect("fuzz.bin", Cursor::new(data), &LIMITS);
     serde_json::to_string(&ins).expect("inspection serializes");
 });

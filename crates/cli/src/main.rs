@@ -13,6 +13,7 @@ use output::{refuse_overwriting_inputs, write_output, OutputFile};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use servicing_doctor::package::{self, Inspection};
 use servicing_doctor::plan::{self, PlanOptions, SsuPackage};
 use servicing_doctor::rules::{selftest, RuleSet};
 use servicing_doctor::sources::archive;
@@ -252,7 +253,7 @@ struct NdjsonLine<'a> {
 #[derive(serde::Serialize)]
 struct InspectJson<'a> {
     #[serde(flatten)]
-    inspection: &'a archive::Inspection,
+    inspection: &'a Inspection,
     #[serde(skip_serializing_if = "Option::is_none")]
     fit: Option<serde_json::Value>,
 }
@@ -471,7 +472,7 @@ fn file_stem_for(input: &str) -> String {
 
 /// Members and package identity of an archive file; a file without an
 /// archive signature is refused.
-fn inspect_archive(path: &Path) -> Result<archive::Inspection> {
+fn inspect_archive(path: &Path) -> Result<Inspection> {
     let shown = path.display().to_string();
     let mut f = servicing_doctor::sources::open::open_regular(path).with_context(|| format!("cannot open {shown}"))?;
     let mut magic = Vec::with_capacity(archive::SNIFF_LEN);
@@ -481,7 +482,7 @@ fn inspect_archive(path: &Path) -> Result<archive::Inspection> {
         bail!("{shown} is not a .zip, .cab, .msu, .tar or .gz file (no archive signature)");
     }
     std::io::Seek::rewind(&mut f).with_context(|| format!("cannot read {shown}"))?;
-    Ok(archive::inspect(&shown, f, &archive::Limits::default()))
+    Ok(package::inspect(&shown, f, &archive::Limits::default()))
 }
 
 fn run_inspect(path: &Path, format: ExplainFormat, members: bool, for_machine: Option<&Path>) -> Result<u8> {
@@ -653,7 +654,7 @@ fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
 }
 
 /// What the plan's fit check and folder choice take from an inspection.
-fn ssu_package(ins: &archive::Inspection) -> SsuPackage {
+fn ssu_package(ins: &Inspection) -> SsuPackage {
     SsuPackage {
         path: ins.path.clone(),
         packages: ins

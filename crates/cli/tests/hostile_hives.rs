@@ -7,7 +7,7 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use servicing_doctor::checks::regf_writer::HiveBuilder;
+use servicing_doctor_test_support::regf_writer::HiveBuilder;
 use std::path::{Path, PathBuf};
 
 const CBS_VERSION: &str = r"Microsoft\Windows\CurrentVersion\Component Based Servicing\Version";

@@ -11,6 +11,7 @@ pub mod decode;
 pub mod diagnose;
 pub mod hresult;
 pub mod kind;
+pub mod package;
 pub mod plan;
 pub mod records;
 pub mod report;

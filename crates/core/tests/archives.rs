@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use servicing_doctor::package::inspect;
 use servicing_doctor::sources::archive::*;
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;

@@ -7,10 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use servicing_doctor::checks::regf_writer::{HiveBuilder, REG_BINARY, REG_MULTI_SZ, REG_QWORD};
 use servicing_doctor::checks::registry::{
     read_offline_software, CbsVersion, SoftwareInfo, CBS_KEY, CBS_VERSION_KEY, NT_CURRENT_VERSION_KEY,
 };
+use servicing_doctor_test_support::regf_writer::{HiveBuilder, REG_BINARY, REG_MULTI_SZ, REG_QWORD};
 
 fn stack(version: &str, hash: &str) -> String {
     format!(r"%SystemRoot%\WinSxS\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_{version}_none_{hash}")

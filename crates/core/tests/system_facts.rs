@@ -5,12 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
-use servicing_doctor::checks::regf_writer::{HiveBuilder, REG_SZ};
 use servicing_doctor::checks::registry::system::{COMPUTER_NAME_KEY, SELECT_KEY, TIME_ZONE_KEY};
 use servicing_doctor::checks::registry::{CBS_VERSION_KEY, NT_CURRENT_VERSION_KEY};
 use servicing_doctor::report::CheckStatus;
 use servicing_doctor::rules::RuleSet;
 use servicing_doctor::{diagnose, DiagnoseOptions, LogKind, Report};
+use servicing_doctor_test_support::regf_writer::{HiveBuilder, REG_SZ};
 
 const STACK: &str = "amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.4717_none_7e1bd7147c8285b2";
 

@@ -3,7 +3,7 @@
 //! 10.0.19041.4717 and 50 other components, and a healthy CBS.log.
 
 use super::{examples, write};
-use servicing_doctor::checks::regf_writer::HiveBuilder;
+use servicing_doctor_test_support::regf_writer::HiveBuilder;
 use std::path::{Path, PathBuf};
 
 pub const VER: &str = "10.0.19041.4717";

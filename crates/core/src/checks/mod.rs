@@ -4,8 +4,6 @@
 //! a typed [`CheckFailure`] that rules match by check id (`check:` signals),
 //! so a damaged folder is evidence for rule B without any text round-trip.
 
-#[cfg(any(test, feature = "test-hives"))]
-pub mod regf_writer;
 pub mod registry;
 pub mod winsxs;
 

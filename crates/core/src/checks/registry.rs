@@ -22,8 +22,6 @@ pub mod system;
 
 use crate::sources::open::RegularFile;
 use hive::{base_block_checksum, le32, Image, Key, Log, RawValue, BASE_BLOCK_LEN};
-#[cfg(any(test, feature = "test-hives"))]
-pub(crate) use hive::{marvin32, LOG_HASH_SEED};
 
 /// The Component Based Servicing key, relative to the root of the SOFTWARE hive.
 pub const CBS_KEY: &str = r"Microsoft\Windows\CurrentVersion\Component Based Servicing";
@@ -715,7 +713,7 @@ pub fn read_live_software() -> Result<SoftwareInfo, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::regf_writer::HiveBuilder;
+    use servicing_doctor_test_support::regf_writer::HiveBuilder;
 
     const STACK: &str = r"%SystemRoot%\WinSxS\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.4717_none_7e1bd7147c8285b2";
 

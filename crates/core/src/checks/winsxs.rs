@@ -38,10 +38,11 @@
 use std::cmp::Ordering;
 use std::ffi::OsString;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+use crate::sources::describe_io;
 
 /// At most this many entries are read inside one servicing stack folder.
 const ENTRY_CAP: usize = 10_000;
@@ -328,21 +329,6 @@ fn scan_stack_dir(path: &Path) -> (Option<usize>, bool, Option<String>) {
         }
     }
     (Some(count), has_cbscore, None)
-}
-
-/// A short lowercase description of an I/O error ("permission denied (os
-/// error 13)").
-fn describe_io(e: &io::Error) -> String {
-    let what = match e.kind() {
-        io::ErrorKind::NotFound => "not found",
-        io::ErrorKind::PermissionDenied => "permission denied",
-        io::ErrorKind::NotADirectory => "not a directory",
-        _ => return e.to_string(),
-    };
-    match e.raw_os_error() {
-        Some(code) => format!("{what} (os error {code})"),
-        None => what.to_string(),
-    }
 }
 
 /// Compare two dotted versions numerically (`"10.0.19041.4160"` vs
@@ -840,7 +826,7 @@ mod tests {
         let missing = tmp.path().join("Windows").join("WinSxS");
         let err = inventory(&missing).unwrap_err();
         assert!(err.contains(&missing.display().to_string()), "{err}");
-        assert!(err.contains("not found"), "{err}");
+        assert!(err.contains("no such file or folder"), "{err}");
         let file = tmp.path().join("WinSxS");
         fs::write(&file, b"").unwrap();
         let err = inventory(&file).unwrap_err();

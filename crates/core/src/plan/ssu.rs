@@ -2,9 +2,9 @@
 //! restore copies, and how it fits the machine.
 
 use super::literal::{lit, UnsafeText};
+use crate::package::PackageFolder;
 use crate::report::Report;
 use crate::rules::Severity;
-use crate::sources::archive::PackageFolder;
 
 /// A servicing stack update package the user supplied with `--ssu`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

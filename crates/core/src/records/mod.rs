@@ -80,6 +80,34 @@ pub(crate) fn digits(b: &[u8], i: usize, max_len: usize) -> Option<(u32, usize)>
     (n > 0).then_some((v, n))
 }
 
+/// `YYYY-MM-DD hh:mm:ss` (CBS, DISM, Panther: `date_sep` is `-`) or
+/// `YYYY/MM/DD hh:mm:ss` (setupapi: `/`) at the start of `b`, with an
+/// optional fraction of 1 to 9 digits (`.fff`); returns the time and the byte
+/// length consumed. Impossible dates and times (`2024-02-30`) are refused.
+pub(crate) fn date_time(b: &[u8], date_sep: u8) -> Option<(DateTime, usize)> {
+    if b.len() < 19 || b[4] != date_sep || b[7] != date_sep || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, 4) = digits(b, 0, 4)? else {
+        return None;
+    };
+    let mo = two(b, 5)?;
+    let d = two(b, 8)?;
+    let h = two(b, 11)?;
+    let mi = two(b, 14)?;
+    let s = two(b, 17)?;
+    let mut len = 19;
+    let mut nanos = 0u32;
+    if b.get(19) == Some(&b'.') {
+        if let Some((frac, n)) = digits(b, 20, 9) {
+            nanos = frac * 10u32.pow(9 - n as u32);
+            len = 20 + n;
+        }
+    }
+    let t = datetime(y, mo as u32, d as u32, h as u32, mi as u32, s as u32, nanos)?;
+    Some((t, len))
+}
+
 /// Build a civil date-time, rejecting impossible values instead of panicking.
 pub(crate) fn datetime(y: u32, mo: u32, d: u32, h: u32, mi: u32, s: u32, nanos: u32) -> Option<DateTime> {
     let y = i16::try_from(y).ok()?;

@@ -12,7 +12,7 @@
 //! A line that starts with neither a timestamp nor a level continues the
 //! entry above it (multi-line CSI and advanced-installer blocks).
 
-use super::{datetime, digits, two, Record};
+use super::{date_time, datetime, digits, Record};
 use jiff::civil::DateTime;
 
 /// Levels that may start an entry when a copied excerpt dropped the timestamp.
@@ -57,27 +57,7 @@ pub struct CsiStamp {
 /// Parse `YYYY-MM-DD HH:MM:SS` (optionally `.fff`) at the start of `b`;
 /// returns the time and the byte length consumed.
 pub fn parse_timestamp(b: &[u8]) -> Option<(DateTime, usize)> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, 4) = digits(b, 0, 4)? else {
-        return None;
-    };
-    let mo = two(b, 5)?;
-    let d = two(b, 8)?;
-    let h = two(b, 11)?;
-    let mi = two(b, 14)?;
-    let s = two(b, 17)?;
-    let mut len = 19;
-    let mut nanos = 0u32;
-    if b.get(19) == Some(&b'.') {
-        if let Some((frac, n)) = digits(b, 20, 9) {
-            nanos = frac * 10u32.pow(9 - n as u32);
-            len = 20 + n;
-        }
-    }
-    let t = datetime(y, mo as u32, d as u32, h as u32, mi as u32, s as u32, nanos)?;
-    Some((t, len))
+    date_time(b, b'-')
 }
 
 /// True when the line begins a new entry (a timestamp, or a bare level word).

@@ -25,7 +25,7 @@
 //! header or a `[Boot Session:` line closes a section that never ended, and
 //! after `<<<  Section end` the first line that is not a `<<<` line closes it.
 
-use super::{datetime, digits, two, Record};
+use super::{date_time, digits, Record};
 use jiff::civil::DateTime;
 use std::sync::Arc;
 
@@ -119,7 +119,7 @@ pub fn parse(text: &str) -> Vec<Record> {
             // A boot session line cannot be inside a section: close any open one.
             section = None;
             section_time = None;
-            outside_time = slash_datetime(trim(boot).as_bytes()).map(|(dt, _)| dt);
+            outside_time = date_time(trim(boot).as_bytes(), b'/').map(|(dt, _)| dt);
             out.push(plain_record(no, outside_time, "Info", None, t, None));
             continue;
         }
@@ -223,7 +223,7 @@ fn legacy_level(b: &[u8]) -> &'static str {
 /// `Section start 2022/02/05 10:51:43.692` (text after the `>>>` marker).
 fn section_start_time(rest: &str) -> Option<DateTime> {
     let when = rest.strip_prefix("Section start")?;
-    slash_datetime(trim(when).as_bytes()).map(|(dt, _)| dt)
+    date_time(trim(when).as_bytes(), b'/').map(|(dt, _)| dt)
 }
 
 /// Legacy header `[2025/11/27 22:13:36 180.12]` or `[2006/06/14 10:24:51 1272.3 Driver Install]`.
@@ -232,7 +232,7 @@ fn legacy_header_time(t: &str) -> Option<DateTime> {
     if b.first() != Some(&b'[') || b.last() != Some(&b']') {
         return None;
     }
-    let (dt, n) = slash_datetime(&b[1..])?;
+    let (dt, n) = date_time(&b[1..], b'/')?;
     // Then ` pid.tid`.
     let i = 1 + n;
     if b.get(i) != Some(&b' ') {
@@ -240,31 +240,6 @@ fn legacy_header_time(t: &str) -> Option<DateTime> {
     }
     let (_, p) = digits(b, i + 1, 9)?;
     (b.get(i + 1 + p) == Some(&b'.')).then_some(dt)
-}
-
-/// `YYYY/MM/DD hh:mm:ss` with an optional `.fff` fraction; returns the time and its length.
-fn slash_datetime(b: &[u8]) -> Option<(DateTime, usize)> {
-    if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, 4) = digits(b, 0, 4)? else {
-        return None;
-    };
-    let mo = two(b, 5)?;
-    let d = two(b, 8)?;
-    let h = two(b, 11)?;
-    let mi = two(b, 14)?;
-    let s = two(b, 17)?;
-    let mut len = 19;
-    let mut nanos = 0;
-    if b.get(19) == Some(&b'.') {
-        if let Some((frac, n)) = digits(b, 20, 9) {
-            nanos = frac * 10u32.pow(9 - n as u32);
-            len = 20 + n;
-        }
-    }
-    let dt = datetime(y, mo as u32, d as u32, h as u32, mi as u32, s as u32, nanos)?;
-    Some((dt, len))
 }
 
 #[cfg(test)]

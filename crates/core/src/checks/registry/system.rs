@@ -251,8 +251,8 @@ pub fn read_live_system() -> Result<SystemInfo, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::regf_writer::{HiveBuilder, REG_BINARY, REG_DWORD, REG_SZ};
     use crate::checks::registry::MAX_TEXT;
+    use servicing_doctor_test_support::regf_writer::{HiveBuilder, REG_BINARY, REG_DWORD, REG_SZ};
 
     fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
         let p = dir.join(name);

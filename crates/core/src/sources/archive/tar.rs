@@ -8,7 +8,8 @@
 //! first 64 KiB, everything else is skipped through the walk's limits.
 //! Format: POSIX.1-2001 `ustar`/`pax`, and the GNU `L`/`K` extensions.
 
-use super::{handle_member, join, Ctx, Ev, FailKind, Guard, Meta, ReadSeek, Sink};
+use super::walker::{handle_member, join, read_full, Counting, Ctx, FailKind, Guard, ReadSeek};
+use super::{decode_text, Ev, Meta, Sink};
 use std::cell::Cell;
 use std::io::{self, Read, SeekFrom};
 use std::rc::Rc;
@@ -58,14 +59,14 @@ pub(super) fn walk_gzip(ctx: &mut Ctx, path: &str, src: &mut dyn ReadSeek, depth
         sink(Ev::Error { path, message: format!("cannot read archive: {e}"), meta: None });
         return;
     }
-    let reader = super::Counting { inner: src, count: Rc::clone(&counter) };
+    let reader = Counting { inner: src, count: Rc::clone(&counter) };
     let mut gz = flate2::read::MultiGzDecoder::new(io::BufReader::new(reader));
     // The first block tells a tar from anything else; it is read again.
     let mut head = vec![0u8; BLOCK];
     let got = {
         let mut g = Guard::new(&mut gz, ctx, &counter, None);
         g.member_limits = false;
-        let r = super::read_full(&mut g, &mut head);
+        let r = read_full(&mut g, &mut head);
         let failure = g.failure.take();
         match (r, failure) {
             (Ok(n), None) => n,
@@ -153,7 +154,7 @@ fn parse_header(b: &[u8; BLOCK]) -> Result<Header, String> {
             name = p;
         }
     }
-    Ok(Header { name: super::decode_text(&name), size, kind: b[156] })
+    Ok(Header { name: decode_text(&name), size, kind: b[156] })
 }
 
 /// Where one tar stream stands: the members given so far and what a
@@ -180,7 +181,7 @@ fn walk_tar(ctx: &mut Ctx, path: &str, src: &mut dyn Read, consumed: &Cell<u64>,
         let got = {
             let mut g = Guard::new(src, ctx, consumed, None);
             g.member_limits = false;
-            match super::read_full(&mut g, &mut block) {
+            match read_full(&mut g, &mut block) {
                 Ok(n) => n,
                 Err(_) => {
                     let message = g.failure.take().map_or_else(|| "cannot read".to_string(), |f| f.message);
@@ -207,7 +208,7 @@ fn walk_tar(ctx: &mut Ctx, path: &str, src: &mut dyn Read, consumed: &Cell<u64>,
         let padded = size.div_ceil(BLOCK as u64).saturating_mul(BLOCK as u64);
         let result = match h.kind {
             b'L' => read_meta(ctx, src, consumed, padded, size.min(MAX_LONG_NAME)).map(|b| {
-                st.next_name = Some(super::decode_text(field_str(&b)));
+                st.next_name = Some(decode_text(field_str(&b)));
             }),
             b'x' => read_meta(ctx, src, consumed, padded, size.min(MAX_PAX)).map(|b| {
                 let (name, sz) = pax(&b);
@@ -303,7 +304,7 @@ fn pax(b: &[u8]) -> (Option<String>, Option<u64>) {
         if let Some(eq) = rec.iter().position(|&c| c == b'=') {
             let (k, v) = (&rec[..eq], &rec[eq + 1..]);
             match k {
-                b"path" => name = Some(super::decode_text(v)),
+                b"path" => name = Some(decode_text(v)),
                 b"size" => size = std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()),
                 _ => {}
             }

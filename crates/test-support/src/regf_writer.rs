@@ -46,7 +46,39 @@ const KEY_NO_DELETE: u16 = 0x0008;
 const KEY_COMP_NAME: u16 = 0x0020;
 const VALUE_COMP_NAME: u16 = 0x0001;
 
-use super::registry::{marvin32, LOG_HASH_SEED};
+/// The seed of the Marvin32 hashes that protect log entries.
+const LOG_HASH_SEED: u64 = 0x82EF_4D88_7A4E_55C5;
+
+/// Marvin32 (the 64-bit hash of .NET, used by Windows to protect log entries) of `data`.
+///
+/// Written here, not taken from the reader in servicing-doctor-core: this crate must not
+/// depend on core (core's own unit tests use it), and a log hashed independently of the
+/// reader checks the reader's hash instead of agreeing with it by construction.
+fn marvin32(seed: u64, data: &[u8]) -> u64 {
+    fn mix(a: &mut u32, b: &mut u32) {
+        *b ^= *a;
+        *a = a.rotate_left(20).wrapping_add(*b);
+        *b = b.rotate_left(9) ^ *a;
+        *a = a.rotate_left(27).wrapping_add(*b);
+        *b = b.rotate_left(19);
+    }
+    let (mut a, mut b) = (seed as u32, (seed >> 32) as u32);
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        a = a.wrapping_add(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+        mix(&mut a, &mut b);
+    }
+    // The last 0..=3 bytes, then a 0x80 byte to end the data.
+    let rest = words.remainder();
+    let mut tail = 0x80u32 << (8 * rest.len());
+    for (i, &byte) in rest.iter().enumerate() {
+        tail |= u32::from(byte) << (8 * i);
+    }
+    a = a.wrapping_add(tail);
+    mix(&mut a, &mut b);
+    mix(&mut a, &mut b);
+    u64::from(a) | (u64::from(b) << 32)
+}
 
 #[derive(Debug, Clone)]
 struct Value {
@@ -732,6 +764,19 @@ mod tests {
         assert_eq!(checksum(&log), u32::from_le_bytes(log[508..512].try_into().unwrap()));
         assert_eq!(&log[512..516], b"HvLE");
         assert_eq!((log.len() - 512) % 512, 0);
+    }
+
+    #[test]
+    fn marvin32_matches_published_vectors() {
+        // Test vectors of .NET's Marvin implementation.
+        let seed = 0x004F_B61A_001B_DBCC;
+        assert_eq!(marvin32(seed, &[]), 0x30ED_35C1_00CD_3C7D);
+        assert_eq!(marvin32(seed, &[0xAF]), 0x48E7_3FC7_7D75_DDC1);
+        assert_eq!(marvin32(seed, &[0xE7, 0x0F]), 0xB5F6_E1FC_485D_BFF8);
+        assert_eq!(marvin32(seed, &[0x37, 0xF4, 0x95]), 0xF0B0_7C78_9B8C_F7E8);
+        assert_eq!(marvin32(seed, &[0x86, 0x42, 0xDC, 0x59]), 0x7008_F2E8_7E9C_F556);
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(marvin32(seed, &all), 0x7DFC_AB33_FCEA_D72C);
     }
 
     #[test]
