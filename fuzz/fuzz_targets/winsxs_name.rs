@@ -1,5 +1,5 @@
 //! WinSxS folder names (`checks::winsxs::parse_component_name`) and dotted
-//! version comparison (`compare_versions`). Folder names on a damaged or
+//! version comparison (`version::compare`). Folder names on a damaged or
 //! hostile disk are input. Line 1 and line 2 are compared as versions.
 #![no_main]
 
@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let (a, b) = text.split_once('\n').unwrap_or((&text, ""));
-    let ab = winsxs::compare_versions(a, b);
-    assert_eq!(ab, winsxs::compare_versions(b, a).reverse());
-    assert_eq!(winsxs::compare_versions(a, a), Ordering::Equal);
+    let ab = servicing_doctor::version::compare(a, b);
+    assert_eq!(ab, servicing_doctor::version::compare(b, a).reverse());
+    assert_eq!(servicing_doctor::version::compare(a, a), Ordering::Equal);
 });

@@ -19,6 +19,7 @@ pub mod rules;
 pub mod sources;
 pub mod stream;
 pub mod support;
+pub mod version;
 pub mod view;
 
 pub use diagnose::{diagnose, diagnose_each, diagnose_live, DiagnoseOptions};

@@ -70,7 +70,7 @@ pub fn summary(report: &Report, finding: &Finding) -> Vec<Item> {
         },
     };
     let stack = match report.system.get("servicing_stack_registered") {
-        Some(list) => (crate::checks::winsxs::newest_version(list).map(str::to_string), Some("registry")),
+        Some(list) => (crate::version::newest(list).map(str::to_string), Some("registry")),
         None => first(report, finding, &[("servicing_stack_in_logs", "the logs")]),
     };
     let machine = first(report, finding, &[("computer_name", "registry"), ("computer_name_in_logs", "the logs")]);

@@ -35,8 +35,6 @@
 //! - Names that are not ASCII never parse as component names (real WinSxS
 //!   names are ASCII); names that are not valid UTF-8 are skipped.
 
-use std::cmp::Ordering;
-use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -198,7 +196,7 @@ impl Inventory {
     pub fn versions(&self) -> Vec<String> {
         let mut versions: Vec<&str> =
             self.folders.iter().filter(|f| f.is_main()).map(|f| f.component.version.as_str()).collect();
-        versions.sort_by(|a, b| compare_versions(b, a).then_with(|| a.cmp(b)));
+        versions.sort_by(|a, b| crate::version::compare(b, a).then_with(|| a.cmp(b)));
         versions.dedup();
         versions.into_iter().map(str::to_string).collect()
     }
@@ -265,7 +263,7 @@ pub fn inventory(winsxs: &Path) -> Result<Inventory, String> {
         a.family
             .cmp(&b.family)
             .then_with(|| a.component.arch.cmp(&b.component.arch))
-            .then_with(|| compare_versions(&a.component.version, &b.component.version))
+            .then_with(|| crate::version::compare(&a.component.version, &b.component.version))
             .then_with(|| a.dir_name.cmp(&b.dir_name))
     });
     Ok(Inventory { winsxs: winsxs.to_path_buf(), entries_scanned, folders })
@@ -329,66 +327,6 @@ fn scan_stack_dir(path: &Path) -> (Option<usize>, bool, Option<String>) {
         }
     }
     (Some(count), has_cbscore, None)
-}
-
-/// Compare two dotted versions numerically (`"10.0.19041.4160"` vs
-/// `"10.0.19041.1220"`); non-numeric parts compare as 0, missing parts as 0,
-/// and numbers of any length compare without overflow.
-pub fn compare_versions(a: &str, b: &str) -> Ordering {
-    let mut left = a.split('.');
-    let mut right = b.split('.');
-    loop {
-        match (left.next(), right.next()) {
-            (None, None) => return Ordering::Equal,
-            (x, y) => {
-                let x = numeric_digits(x.unwrap_or(""));
-                let y = numeric_digits(y.unwrap_or(""));
-                let order = x.len().cmp(&y.len()).then_with(|| x.cmp(y));
-                if order != Ordering::Equal {
-                    return order;
-                }
-            }
-        }
-    }
-}
-
-/// The newest version of a `, `-separated list (as `system{}` holds them).
-pub fn newest_version(list: &str) -> Option<&str> {
-    list.split(", ").filter(|v| !v.trim().is_empty()).max_by(|a, b| compare_versions(a, b))
-}
-
-/// The significant digits of a version part; `""` stands for 0 (including
-/// every non-numeric part).
-fn numeric_digits(part: &str) -> &str {
-    if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
-        part.trim_start_matches('0')
-    } else {
-        ""
-    }
-}
-
-/// Find a child of `dir` whose name equals `name` ignoring ASCII case (for
-/// Linux mounts of NTFS). An exact match (any kind of entry, links not
-/// followed) wins; otherwise the case-insensitive match with the smallest
-/// name, so the answer is deterministic when several differ only in case.
-/// `None` when nothing matches, `dir` cannot be listed, or `name` is not a
-/// single path component (empty, `.`, `..`, or containing `/` or `\`).
-pub fn child_ignore_case(dir: &Path, name: &str) -> Option<PathBuf> {
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
-        return None;
-    }
-    let exact = dir.join(name);
-    if fs::symlink_metadata(&exact).is_ok() {
-        return Some(exact);
-    }
-    let mut best: Option<OsString> = None;
-    for entry in fs::read_dir(dir).ok()?.map_while(Result::ok) {
-        let candidate = entry.file_name();
-        if candidate.eq_ignore_ascii_case(name) && best.as_ref().is_none_or(|b| candidate < *b) {
-            best = Some(candidate);
-        }
-    }
-    best.map(|b| dir.join(b))
 }
 
 #[cfg(test)]
@@ -615,7 +553,7 @@ mod tests {
         ];
         for s in odd {
             assert_eq!(parse_component_name(s), None, "{s:?}");
-            let _ = compare_versions(s, V1);
+            let _ = crate::version::compare(s, V1);
         }
         // Insert multi-byte characters at every position of a valid name.
         let good = EXAMPLES[2];
@@ -624,7 +562,7 @@ mod tests {
                 let mut s = good.to_string();
                 s.insert_str(i, insert);
                 assert_eq!(parse_component_name(&s), None, "{s:?}");
-                let _ = compare_versions(&s, good);
+                let _ = crate::version::compare(&s, good);
             }
             // Replace each byte with the character.
             for i in 0..good.len() {
@@ -634,23 +572,6 @@ mod tests {
         }
         assert_eq!(parse_component_name(&"_".repeat(10_000)), None);
         assert_eq!(parse_component_name(&"a".repeat(100_000)), None);
-    }
-
-    #[test]
-    fn compares_versions_numerically() {
-        use Ordering::*;
-        assert_eq!(compare_versions("10.0.19041.4160", "10.0.19041.1220"), Greater);
-        assert_eq!(compare_versions("10.0.26100.863", "10.0.26100.5074"), Less);
-        assert_eq!(compare_versions("10.0.26100.5074", "10.0.26100.5074"), Equal);
-        assert_eq!(compare_versions("6.1.7601.17514", "10.0.10240.16384"), Less);
-        assert_eq!(compare_versions("10.0.026100.1", "10.0.26100.1"), Equal);
-        assert_eq!(compare_versions("10.0", "10.0.0.0"), Equal);
-        assert_eq!(compare_versions("10.0.0.1", "10.0"), Greater);
-        assert_eq!(compare_versions("10.x.1.1", "10.0.1.1"), Equal);
-        assert_eq!(compare_versions("", "0"), Equal);
-        assert_eq!(compare_versions("a.b", ""), Equal);
-        assert_eq!(compare_versions("99999999999999999999999999.0", "99999999999999999999999998.0"), Greater);
-        assert_eq!(compare_versions("1.-5", "1.0"), Equal);
     }
 
     // ---- inventory --------------------------------------------------------
@@ -759,7 +680,7 @@ mod tests {
         sorted.sort_by(|a, b| {
             (&a.family, &a.component.arch)
                 .cmp(&(&b.family, &b.component.arch))
-                .then_with(|| compare_versions(&a.component.version, &b.component.version))
+                .then_with(|| crate::version::compare(&a.component.version, &b.component.version))
                 .then_with(|| a.dir_name.cmp(&b.dir_name))
         });
         assert_eq!(sorted, inv.folders);
@@ -777,15 +698,15 @@ mod tests {
         fs::create_dir(&windows).unwrap();
         fs::create_dir(windows.join("WinSxS")).unwrap();
         // Exact match first, then case-insensitive.
-        assert_eq!(child_ignore_case(&windows, "WinSxS"), Some(windows.join("WinSxS")));
-        let found = child_ignore_case(&windows, "winsxs").unwrap();
+        assert_eq!(crate::sources::winroot::child(&windows, "WinSxS"), Some(windows.join("WinSxS")));
+        let found = crate::sources::winroot::child(&windows, "winsxs").unwrap();
         assert!(found.file_name().unwrap().eq_ignore_ascii_case("winsxs"));
         assert!(found.is_dir());
-        assert_eq!(child_ignore_case(&windows, "WINSXS").map(|p| p.is_dir()), Some(true));
-        assert_eq!(child_ignore_case(&windows, "System32"), None);
-        assert_eq!(child_ignore_case(&tmp.path().join("nope"), "WinSxS"), None);
+        assert_eq!(crate::sources::winroot::child(&windows, "WINSXS").map(|p| p.is_dir()), Some(true));
+        assert_eq!(crate::sources::winroot::child(&windows, "System32"), None);
+        assert_eq!(crate::sources::winroot::child(&tmp.path().join("nope"), "WinSxS"), None);
         for bad in ["", ".", "..", "a/b", "a\\b"] {
-            assert_eq!(child_ignore_case(&windows, bad), None, "{bad:?}");
+            assert_eq!(crate::sources::winroot::child(&windows, bad), None, "{bad:?}");
         }
 
         // Upper-case names on disk and CBSCORE.DLL.
@@ -804,20 +725,6 @@ mod tests {
         assert_eq!(main.family, "servicingstack");
         assert!(main.has_cbscore);
         assert_eq!(find(&inv, "amd64", "servicingstack-onecore").entries, Some(1));
-    }
-
-    #[test]
-    fn child_ignore_case_prefers_the_exact_match() {
-        let tmp = tempfile::tempdir().unwrap();
-        fs::create_dir(tmp.path().join("winsxs")).unwrap();
-        // On a case-insensitive file system both names are the same folder.
-        if fs::create_dir(tmp.path().join("WinSxS")).is_err() {
-            return;
-        }
-        assert_eq!(child_ignore_case(tmp.path(), "WinSxS"), Some(tmp.path().join("WinSxS")));
-        assert_eq!(child_ignore_case(tmp.path(), "winsxs"), Some(tmp.path().join("winsxs")));
-        // No exact match: the smallest name wins ("WinSxS" < "winsxs").
-        assert_eq!(child_ignore_case(tmp.path(), "WINSXS"), Some(tmp.path().join("WinSxS")));
     }
 
     #[test]

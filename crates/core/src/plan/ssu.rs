@@ -51,7 +51,7 @@ pub fn stack_selection(ssu: &SsuPackage, arch: Option<&str>) -> Result<Option<St
     let mut mains: Vec<&str> =
         stack.iter().filter(|f| f.family == "servicingstack" && f.arch == arch).map(|f| f.version.as_str()).collect();
     // Highest first; an older stack beside it is not the package's.
-    mains.sort_by(|a, b| crate::checks::winsxs::compare_versions(b, a));
+    mains.sort_by(|a, b| crate::version::compare(b, a));
     let Some(version) = mains.first().map(|v| v.to_string()) else {
         return Err(if stack.is_empty() {
             "the package holds no servicing stack folder".to_string()
@@ -238,7 +238,7 @@ fn machine_stack(report: &Report) -> Option<String> {
             crate::checks::winsxs::stack_family(&c.name).map(|_| c.version)
         })
     });
-    let newest = |key: &str| crate::checks::winsxs::newest_version(report.system.get(key)?).map(str::to_string);
+    let newest = |key: &str| crate::version::newest(report.system.get(key)?).map(str::to_string);
     named.or_else(|| newest("servicing_stack_registered")).or_else(|| newest("servicing_stack_in_logs"))
 }
 

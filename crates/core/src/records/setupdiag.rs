@@ -29,7 +29,7 @@
 //! <TAB>Completed Successfully? False
 //! ```
 
-use super::{datetime, digits, two, Record};
+use super::Record;
 use jiff::civil::DateTime;
 
 /// Flattened SetupDiag results: `(key, value, 1-based line)` in document order.
@@ -307,14 +307,7 @@ impl SetupDiag {
 
 /// `2019-06-06 21:47:11` (then `,` in Panther logs) at the start of `b`.
 fn panther_time(b: &[u8]) -> Option<DateTime> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, 4) = digits(b, 0, 4)? else {
-        return None;
-    };
-    let (mo, d, h, mi, s) = (two(b, 5)?, two(b, 8)?, two(b, 11)?, two(b, 14)?, two(b, 17)?);
-    datetime(y, mo as u32, d as u32, h as u32, mi as u32, s as u32, 0)
+    super::date_time(b, b'-').map(|(t, _)| t)
 }
 
 /// True when `text` looks like SetupDiag text results.

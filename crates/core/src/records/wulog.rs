@@ -137,23 +137,7 @@ fn classic_timestamp(b: &[u8]) -> Option<(DateTime, usize)> {
 
 /// Get-WindowsUpdateLog `2021/07/13 10:22:58.9553434` (100 ns ticks; 1-9 digits accepted).
 fn etw_timestamp(b: &[u8]) -> Option<(DateTime, usize)> {
-    if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, 4) = digits(b, 0, 4)? else {
-        return None;
-    };
-    let (mo, d, h, mi, s) = (two(b, 5)?, two(b, 8)?, two(b, 11)?, two(b, 14)?, two(b, 17)?);
-    let mut len = 19;
-    let mut nanos = 0;
-    if b.get(19) == Some(&b'.') {
-        if let Some((v, n)) = digits(b, 20, 9) {
-            nanos = v * 10u32.pow(9 - n as u32);
-            len = 20 + n;
-        }
-    }
-    let dt = datetime(y, mo as u32, d as u32, h as u32, mi as u32, s as u32, nanos)?;
-    Some((dt, len))
+    super::date_time(b, b'/')
 }
 
 #[cfg(test)]

@@ -72,25 +72,32 @@ enum Pick {
 }
 
 /// Child of `dir` named `name`, ignoring ASCII case (NTFS mounted on Linux
-/// keeps the on-disk case; users type another).
+/// keeps the on-disk case; users type another). An exact match wins;
+/// otherwise the case-insensitive match with the smallest name, so the
+/// answer is deterministic when several differ only in case. `None` when
+/// nothing matches or `name` is not a single path component (empty, `.`,
+/// `..`, or holding `/` or `\`).
 pub fn child(dir: &Path, name: &str) -> Option<PathBuf> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+        return None;
+    }
     // Listed first: on a case-insensitive file system (Windows) `dir.join(name)` exists whatever
     // the case on disk, and the path would carry our spelling instead of the stored one.
     let Ok(rd) = std::fs::read_dir(dir) else {
         let exact = dir.join(name);
-        return exact.exists().then_some(exact);
+        return std::fs::symlink_metadata(&exact).is_ok().then_some(exact);
     };
-    let mut folded = None;
-    for e in rd.filter_map(Result::ok) {
+    let mut folded: Option<std::ffi::OsString> = None;
+    for e in rd.map_while(Result::ok) {
         let n = e.file_name();
         if n == name {
             return Some(e.path());
         }
-        if folded.is_none() && n.to_str().is_some_and(|n| n.eq_ignore_ascii_case(name)) {
-            folded = Some(e.path());
+        if n.eq_ignore_ascii_case(name) && folded.as_ref().is_none_or(|b| n < *b) {
+            folded = Some(n);
         }
     }
-    folded
+    folded.map(|n| dir.join(n))
 }
 
 /// Follow `a/b/c` from `dir`, each step ignoring case.
@@ -199,6 +206,31 @@ pub fn expand(root: &WindowsRoot, raw: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn child_prefers_the_exact_match_then_the_smallest_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("winsxs")).unwrap();
+        // On a case-insensitive file system both names are the same folder.
+        if std::fs::create_dir(tmp.path().join("WinSxS")).is_err() {
+            return;
+        }
+        assert_eq!(child(tmp.path(), "WinSxS"), Some(tmp.path().join("WinSxS")));
+        assert_eq!(child(tmp.path(), "winsxs"), Some(tmp.path().join("winsxs")));
+        // No exact match: the smallest name wins ("WinSxS" < "winsxs").
+        assert_eq!(child(tmp.path(), "WINSXS"), Some(tmp.path().join("WinSxS")));
+    }
+
+    #[test]
+    fn child_refuses_what_is_not_one_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("WinSxS")).unwrap();
+        for bad in ["", ".", "..", "a/b", "a\\b"] {
+            assert_eq!(child(tmp.path(), bad), None, "{bad:?}");
+        }
+        assert_eq!(child(&tmp.path().join("nope"), "WinSxS"), None);
+        assert_eq!(child(tmp.path(), "System32"), None);
+    }
 
     fn touch(p: &Path) {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
