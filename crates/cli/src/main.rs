@@ -494,7 +494,7 @@ fn run_inspect(path: &Path, format: ExplainFormat, members: bool, for_machine: O
             let rules = load_rules(None)?;
             let report = diagnose(&[machine.to_path_buf()], &rules, &DiagnoseOptions::default())?;
             print_source_errors(&report);
-            let package = ssu_package(&ins);
+            let package = SsuPackage::from_inspection(&ins);
             Some((machine.display().to_string(), plan::ssu_fit(&report, &package)))
         }
     };
@@ -533,15 +533,8 @@ fn run_inspect(path: &Path, format: ExplainFormat, members: bool, for_machine: O
             writeln!(out, "  verdict: {verdict}")?;
             if !ins.stack_folders.is_empty() || ins.other_component_folders > 0 {
                 // What a servicing stack restore would copy, by version.
-                let mut versions: Vec<(&str, Vec<&str>)> = Vec::new();
-                for f in &ins.stack_folders {
-                    match versions.iter_mut().find(|(v, _)| *v == f.version) {
-                        Some((_, arches)) if arches.contains(&f.arch.as_str()) => {}
-                        Some((_, arches)) => arches.push(&f.arch),
-                        None => versions.push((&f.version, vec![&f.arch])),
-                    }
-                }
-                let stacks: Vec<String> = versions
+                let stacks: Vec<String> = ins
+                    .stack_versions()
                     .iter()
                     .map(|(v, a)| format!("{} ({})", print::inert(v), print::inert(&a.join(", "))))
                     .collect();
@@ -639,7 +632,7 @@ fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
     // Absolute, so that a Windows path stays usable as the script's default.
     let path = &std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let ins = inspect_archive(path).context("--ssu")?;
-    let package = ssu_package(&ins);
+    let package = SsuPackage::from_inspection(&ins);
     // Not an update package (a cab of something else, a cabinet that
     // cannot be decoded): bad input, like a file that is not an archive.
     if package.packages.is_empty() {
@@ -651,21 +644,6 @@ fn inspect_ssu(path: &Path) -> Result<SsuPackage> {
         bail!("--ssu {}: not an update package: {why}; no plan written", path.display());
     }
     Ok(package)
-}
-
-/// What the plan's fit check and folder choice take from an inspection.
-fn ssu_package(ins: &Inspection) -> SsuPackage {
-    SsuPackage {
-        path: ins.path.clone(),
-        packages: ins
-            .packages
-            .iter()
-            .map(|p| (p.name.clone(), p.version.clone(), p.arch.clone(), p.is_servicing_stack))
-            .collect(),
-        error: None,
-        stack_folders: ins.stack_folders.clone(),
-        other_folders: ins.other_component_folders,
-    }
 }
 
 /// How the live machine is named as an input.

@@ -44,6 +44,22 @@ pub struct Inspection {
     pub other_component_folders: u64,
 }
 
+impl Inspection {
+    /// The servicing stack versions of the package's stack folders, in the
+    /// order found, each with its architectures: what a restore would copy.
+    pub fn stack_versions(&self) -> Vec<(&str, Vec<&str>)> {
+        let mut versions: Vec<(&str, Vec<&str>)> = Vec::new();
+        for f in &self.stack_folders {
+            match versions.iter_mut().find(|(v, _)| *v == f.version) {
+                Some((_, arches)) if arches.contains(&f.arch.as_str()) => {}
+                Some((_, arches)) => arches.push(&f.arch),
+                None => versions.push((&f.version, vec![&f.arch])),
+            }
+        }
+        versions
+    }
+}
+
 /// A WinSxS component folder inside an update package.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PackageFolder {

@@ -2,7 +2,7 @@
 //! restore copies, and how it fits the machine.
 
 use super::literal::{lit, UnsafeText};
-use crate::package::PackageFolder;
+use crate::package::{Inspection, PackageFolder, PackageIdentity};
 use crate::report::Report;
 use crate::rules::Severity;
 
@@ -10,14 +10,32 @@ use crate::rules::Severity;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SsuPackage {
     pub path: String,
-    /// (name, version, arch, is_servicing_stack) of each package inside.
-    pub packages: Vec<(String, String, String, bool)>,
+    /// The identity of each package inside.
+    pub packages: Vec<PackageIdentity>,
     /// Why it could not be inspected, if it could not.
     pub error: Option<String>,
     /// The servicing stack component folders inside.
     pub stack_folders: Vec<PackageFolder>,
     /// Other component folders inside (a combined package's cumulative update).
     pub other_folders: u64,
+}
+
+impl SsuPackage {
+    /// What the fit check and the folder choice take from an inspection.
+    pub fn from_inspection(ins: &Inspection) -> SsuPackage {
+        SsuPackage {
+            path: ins.path.clone(),
+            packages: ins.packages.clone(),
+            error: None,
+            stack_folders: ins.stack_folders.clone(),
+            other_folders: ins.other_component_folders,
+        }
+    }
+
+    /// The servicing stack package inside, else the first one.
+    pub fn main_package(&self) -> Option<&PackageIdentity> {
+        self.packages.iter().find(|p| p.is_servicing_stack).or(self.packages.first())
+    }
 }
 
 /// The folders a servicing stack restore copies from a package.
@@ -42,7 +60,7 @@ pub fn stack_selection(ssu: &SsuPackage, arch: Option<&str>) -> Result<Option<St
     if ssu.stack_folders.is_empty() && ssu.other_folders == 0 {
         return Ok(None);
     }
-    let package_arch = ssu.packages.iter().find(|p| p.3).or(ssu.packages.first()).map(|p| p.2.as_str());
+    let package_arch = ssu.main_package().map(|p| p.arch.as_str());
     let arch = arch.or(package_arch).unwrap_or("").to_ascii_lowercase();
     let is_ssu_cab = |f: &PackageFolder| f.archive.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SSU-"));
     let combined = ssu.stack_folders.iter().any(is_ssu_cab);
@@ -123,7 +141,7 @@ pub fn ssu_fit(report: &Report, ssu: &SsuPackage) -> Fit {
     if let Some(e) = &ssu.error {
         return unknown(format!("the package could not be inspected: {e}"), selection);
     }
-    let Some((name, version, arch, is_ssu)) = ssu.packages.iter().find(|p| p.3).or(ssu.packages.first()).cloned()
+    let Some(PackageIdentity { name, version, arch, is_servicing_stack: is_ssu, .. }) = ssu.main_package().cloned()
     else {
         return unknown("no package identity found inside".into(), selection);
     };
@@ -291,6 +309,18 @@ fn same_servicing_branch(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn identity(name: &str, version: &str) -> PackageIdentity {
+        PackageIdentity {
+            name: name.into(),
+            version: version.into(),
+            arch: "amd64".into(),
+            public_key_token: "31bf3856ad364e35".into(),
+            kb: None,
+            is_servicing_stack: true,
+            source: "update.mum".into(),
+        }
+    }
     use crate::report::Report;
 
     #[test]
@@ -316,7 +346,7 @@ mod tests {
         };
         let ssu = |version: &str| SsuPackage {
             path: "ssu.msu".into(),
-            packages: vec![("Package_for_ServicingStack_3000".into(), version.into(), "amd64".into(), true)],
+            packages: vec![identity("Package_for_ServicingStack_3000", version)],
             stack_folders: vec![folder("amd64", "servicingstack", "10.0.19041.3000")],
             ..SsuPackage::default()
         };
@@ -342,7 +372,7 @@ mod tests {
     #[test]
     fn stack_selection_takes_the_package_stack_only() {
         let ssu = SsuPackage {
-            packages: vec![("Package_for_ServicingStack_3000".into(), "19041.3000.1.2".into(), "amd64".into(), true)],
+            packages: vec![identity("Package_for_ServicingStack_3000", "19041.3000.1.2")],
             stack_folders: vec![
                 folder("amd64", "servicingstack", "10.0.19041.3000"),
                 folder("amd64", "servicingstack-onecore", "10.0.19041.3000"),
@@ -391,7 +421,7 @@ mod tests {
         r.system.insert("arch".into(), "amd64".into());
         r.system.insert("servicing_stack_registered".into(), "10.0.19041.4522, 10.0.19041.4717".into());
         let ssu = |v: &str| SsuPackage {
-            packages: vec![("Package_for_ServicingStack_x".into(), "19041.9.1.1".into(), "amd64".into(), true)],
+            packages: vec![identity("Package_for_ServicingStack_x", "19041.9.1.1")],
             stack_folders: vec![folder("amd64", "servicingstack", v)],
             ..SsuPackage::default()
         };
