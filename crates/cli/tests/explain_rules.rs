@@ -91,7 +91,7 @@ tests:
     let t = String::from_utf8_lossy(&out.stdout);
     assert!(
         t.contains("FAIL greedy (")
-            && t.contains("greedy.yaml): test `the seed's worker session line`: rule `upgrade-0x80070003-servicing-stack-damaged`"),
+            && t.contains("greedy.yaml:11): test `the seed's worker session line`: rule `upgrade-0x80070003-servicing-stack-damaged`"),
         "{t}"
     );
     let typo = "id: typo\ntitle: t\nseverity: error\nsummary: s\nsignals:\n  - id: a\n    kinds: [cbs]\n    anchor: hello\nremediation: { id: r, steps: ['See {system.os_bild}.'] }\n";
@@ -100,7 +100,7 @@ tests:
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("typo.yaml: remediation `r`") && err.contains("`{system.os_bild}`, which is no system fact"),
+        err.contains("typo.yaml:1: remediation `r`") && err.contains("`{system.os_bild}`, which is no system fact"),
         "{err}"
     );
 }

@@ -41,11 +41,11 @@ fn every_firing_case_matches_its_snapshot() {
                     })
                 })
                 .collect();
-            assert!(!found.is_empty(), "{}: `{}` fires (rules test says so)", rule.id, case.name);
+            assert!(!found.is_empty(), "{}: `{}` fires (rules test says so)", rule.id, case.name.value);
             let mut settings = insta::Settings::clone_current();
-            settings.set_info(&json!({ "rule": rule.id, "origin": rule.origin, "case": case.name }));
+            settings.set_info(&json!({ "rule": rule.id, "origin": rule.origin, "case": case.name.value }));
             settings.set_omit_expression(true);
-            settings.bind(|| insta::assert_json_snapshot!(format!("{}__{}", rule.id, slug(&case.name)), found));
+            settings.bind(|| insta::assert_json_snapshot!(format!("{}__{}", rule.id, slug(&case.name.value)), found));
             snapshots += 1;
         }
     }

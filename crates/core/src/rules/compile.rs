@@ -42,6 +42,8 @@ pub struct Rule {
     pub id: String,
     /// Where the rule came from (`rules/x.yaml` or a user path).
     pub origin: String,
+    /// The line of its `id` there.
+    pub line: u64,
     pub title: String,
     pub severity: Severity,
     pub scenario: Option<String>,
@@ -170,7 +172,7 @@ impl RuleSet {
                 known.sort_unstable();
                 errors.push(RuleError {
                     file: rule.origin.clone(),
-                    line: None,
+                    line: Some(rule.line).filter(|l| *l > 0),
                     message: format!(
                         "remediation `{}` ({}) uses `{{system.{key}}}`, which is no system fact; known: {}",
                         rule.remediation.id,
@@ -184,7 +186,7 @@ impl RuleSet {
                     errors.push(RuleError {
                         file: rule.origin.clone(),
                         line: None,
-                        message: format!("test `{}`: also_fires names `{other}`, which is no rule", case.name),
+                        message: format!("test `{}`: also_fires names `{other}`, which is no rule", case.name.value),
                     });
                 }
             }
@@ -487,7 +489,7 @@ fn compile_rule(
                 errors.push(RuleError {
                     file: origin.to_string(),
                     line: Some(doc.id.referenced.line()),
-                    message: format!("test `{}` names unknown check `{}`", case.name, c.check),
+                    message: format!("test `{}` names unknown check `{}`", case.name.value, c.check),
                 });
             }
         }
@@ -496,7 +498,7 @@ fn compile_rule(
                 errors.push(RuleError {
                     file: origin.to_string(),
                     line: Some(doc.id.referenced.line()),
-                    message: format!("test `{}` uses unknown log kind `{}`", case.name, log.kind),
+                    message: format!("test `{}` uses unknown log kind `{}`", case.name.value, log.kind),
                 });
             }
         }
@@ -505,7 +507,7 @@ fn compile_rule(
                 errors.push(RuleError {
                     file: origin.to_string(),
                     line: Some(doc.id.referenced.line()),
-                    message: format!("test `{}` expects fact `{f}` that the rule never extracts", case.name),
+                    message: format!("test `{}` expects fact `{f}` that the rule never extracts", case.name.value),
                 });
             }
         }
@@ -558,6 +560,7 @@ fn compile_rule(
         return Err(errors);
     }
     Ok(Rule {
+        line: doc.id.referenced.line(),
         id,
         subject,
         code_from,

@@ -245,7 +245,7 @@ impl Shell {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseDoc {
-    pub name: String,
+    pub name: Spanned<String>,
     #[serde(default)]
     pub logs: Vec<CaseLog>,
     /// Whether this rule must fire.

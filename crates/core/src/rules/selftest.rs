@@ -32,10 +32,12 @@ pub fn run(rules: &RuleSet) -> Outcome {
 pub fn run_only(rules: &RuleSet, only: Option<&str>) -> Outcome {
     let mut out = Outcome::default();
     for rule in rules.rules.iter().filter(|r| only.is_none_or(|id| r.id == id)) {
-        let mut fail = |message: String| {
-            out.failures.push(Failure { rule: rule.id.clone(), origin: rule.origin.clone(), message })
-        };
+        // `file:line` of what failed: the signal's id, or the test case's name.
+        let at = |file: &str, line: u64| if line > 0 { format!("{file}:{line}") } else { file.to_string() };
         for sig in &rule.signals {
+            let origin = at(sig.shared.as_deref().unwrap_or(&rule.origin), sig.line);
+            let mut fail =
+                |message: String| out.failures.push(Failure { rule: rule.id.clone(), origin: origin.clone(), message });
             for line in &sig.must_match {
                 out.checks += 1;
                 if !sig.matches_text(line) {
@@ -50,6 +52,9 @@ pub fn run_only(rules: &RuleSet, only: Option<&str>) -> Outcome {
             }
         }
         for case in &rule.tests {
+            let origin = at(&rule.origin, case.name.referenced.line());
+            let mut fail =
+                |message: String| out.failures.push(Failure { rule: rule.id.clone(), origin: origin.clone(), message });
             out.checks += 1;
             let report = run_case(rules, case);
             if rule.emit == super::Emit::System {
@@ -57,9 +62,9 @@ pub fn run_only(rules: &RuleSet, only: Option<&str>) -> Outcome {
                 let got: Vec<(&String, &String)> =
                     rule.facts.iter().filter_map(|(k, _)| report.system.get_key_value(k)).collect();
                 match (case.fires, got.is_empty()) {
-                    (true, true) => fail(format!("test `{}`: the rule gave no system fact", case.name)),
+                    (true, true) => fail(format!("test `{}`: the rule gave no system fact", case.name.value)),
                     (false, false) => {
-                        fail(format!("test `{}`: the rule gave system facts but should not: {got:?}", case.name))
+                        fail(format!("test `{}`: the rule gave system facts but should not: {got:?}", case.name.value))
                     }
                     _ => {}
                 }
@@ -67,7 +72,7 @@ pub fn run_only(rules: &RuleSet, only: Option<&str>) -> Outcome {
                     if report.system.get(k) != Some(want) {
                         fail(format!(
                             "test `{}`: system `{k}` is {:?}, expected {want:?}",
-                            case.name,
+                            case.name.value,
                             report.system.get(k)
                         ));
                     }
@@ -82,7 +87,7 @@ pub fn run_only(rules: &RuleSet, only: Option<&str>) -> Outcome {
             for other in report.findings.iter().filter(claims) {
                 fail(format!(
                     "test `{}`: rule `{}` ({}) fires on these logs too (evidence: {})",
-                    case.name,
+                    case.name.value,
                     other.rule,
                     rules.get(&other.rule).map(|r| r.origin.as_str()).unwrap_or("?"),
                     other.evidence.first().map(|e| e.text.as_str()).unwrap_or("")
@@ -90,17 +95,19 @@ pub fn run_only(rules: &RuleSet, only: Option<&str>) -> Outcome {
             }
             let found: Vec<_> = report.findings.iter().filter(|f| f.rule == rule.id).collect();
             match (case.fires, found.first()) {
-                (true, None) => fail(format!("test `{}`: the rule did not fire", case.name)),
+                (true, None) => fail(format!("test `{}`: the rule did not fire", case.name.value)),
                 (false, Some(f)) => fail(format!(
                     "test `{}`: the rule fired but should not (evidence: {})",
-                    case.name,
+                    case.name.value,
                     f.evidence.first().map(|e| e.text.as_str()).unwrap_or("")
                 )),
                 (true, Some(f)) => {
                     for (k, want) in &case.facts {
                         match f.facts.get(k) {
                             Some(got) if got == want => {}
-                            got => fail(format!("test `{}`: fact `{k}` is {got:?}, expected {want:?}", case.name)),
+                            got => {
+                                fail(format!("test `{}`: fact `{k}` is {got:?}, expected {want:?}", case.name.value))
+                            }
                         }
                     }
                 }

@@ -31,6 +31,8 @@ pub struct Signal {
     pub checks: Vec<String>,
     /// The shared signal file it came from, if any.
     pub shared: Option<String>,
+    /// The line of its `id` in the file it is written in (the shared file's, if shared).
+    pub line: u64,
 }
 
 impl Signal {
@@ -71,6 +73,7 @@ impl Signal {
             no_match: Vec::new(),
             checks: Vec::new(),
             shared: None,
+            line: 0,
         }
     }
 }
@@ -149,7 +152,8 @@ pub(super) fn compile_in_rule(
         )]);
     }
     let mut merged = base.clone();
-    merged.id = doc.id.clone();
+    // The rule's name for it; the shared file's line for its definition.
+    merged.id = Spanned { value: doc.id.value.clone(), ..base.id.clone() };
     if doc.window.is_some() {
         merged.window = doc.window.clone();
     }
@@ -173,6 +177,7 @@ pub(super) fn compile(
         errors.push(RuleError { file: origin.to_string(), line: Some(s.referenced.line()).filter(|l| *l > 0), message })
     };
     let sid = s.id.value.clone();
+    let line = s.id.referenced.line();
     let mut kinds = Vec::new();
     for k in &s.kinds {
         match LogKind::from_name(&k.value).filter(|k| k.readable_by_rules() && *k != LogKind::Check) {
@@ -262,6 +267,7 @@ pub(super) fn compile(
         no_match: s.no_match,
         checks,
         shared: None,
+        line,
     })
 }
 
@@ -341,7 +347,7 @@ mod tests {
         let e = with_step("On {system.os_bild}.").unwrap_err();
         assert!(
             e[0].to_string().starts_with(
-                "t.yaml: remediation `r` (t.yaml) uses `{system.os_bild}`, which is no system fact; known: "
+                "t.yaml:1: remediation `r` (t.yaml) uses `{system.os_bild}`, which is no system fact; known: "
             ),
             "{}",
             e[0]
