@@ -311,6 +311,9 @@ fn eval_line(
     source: usize,
     hits: &mut Vec<Hit>,
 ) {
+    // A shared signal used by several rules has one pattern: run it once per line.
+    type Memo<'r> = (&'r str, Option<Vec<(String, String)>>);
+    let mut memo: Vec<Memo<'_>> = Vec::new();
     for &(r, s) in cands {
         let sig = &rules.rules[r].signals[s];
         if !sig.levels.is_empty() && !entry.level.as_ref().is_some_and(|l| sig.levels.iter().any(|x| x == l)) {
@@ -326,14 +329,25 @@ fn eval_line(
         }
         let captures = match &sig.regex {
             None => Vec::new(),
-            Some(re) => match re.captures(line) {
-                None => continue,
-                Some(c) => re
-                    .capture_names()
-                    .flatten()
-                    .filter_map(|n| c.name(n).map(|m| (n.to_string(), m.as_str().trim().to_string())))
-                    .collect(),
-            },
+            Some(re) => {
+                let found = match memo.iter().find(|(p, _)| *p == re.as_str()) {
+                    Some((_, found)) => found.clone(),
+                    None => {
+                        let found = re.captures(line).map(|c| {
+                            re.capture_names()
+                                .flatten()
+                                .filter_map(|n| c.name(n).map(|m| (n.to_string(), m.as_str().trim().to_string())))
+                                .collect::<Vec<_>>()
+                        });
+                        memo.push((re.as_str(), found.clone()));
+                        found
+                    }
+                };
+                match found {
+                    None => continue,
+                    Some(c) => c,
+                }
+            }
         };
         hits.push(Hit {
             rule: r,
