@@ -188,15 +188,19 @@ fn every_corpus_log_gives_the_rules_its_row_names() {
     let Some(shared) = shared() else { return };
     let corpus = shared.join("corpus");
     let table = include_str!("corpus_expected.tsv");
-    let mut expected: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    // file -> (rules, codes), each sorted.
+    let mut expected: std::collections::BTreeMap<String, (Vec<String>, Vec<String>)> = Default::default();
+    let list = |s: &str| {
+        let mut v: Vec<String> =
+            s.split(',').map(str::trim).filter(|r| *r != "-" && !r.is_empty()).map(str::to_lowercase).collect();
+        v.sort();
+        v
+    };
     for (n, line) in table.lines().enumerate().filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty()).skip(1) {
-        let mut cols = line.split('\t');
-        let (file, rules) =
-            (cols.next().unwrap(), cols.next().unwrap_or_else(|| panic!("line {}: no rules column", n + 1)));
-        let mut rules: Vec<String> =
-            rules.split(',').map(str::trim).filter(|r| *r != "-" && !r.is_empty()).map(String::from).collect();
-        rules.sort();
-        assert!(expected.insert(file.to_string(), rules).is_none(), "line {}: {file} listed twice", n + 1);
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert!(cols.len() >= 3, "line {}: file, rules and codes columns expected: {line}", n + 1);
+        let row = (list(cols[1]), list(cols[2]));
+        assert!(expected.insert(cols[0].to_string(), row).is_none(), "line {}: {} listed twice", n + 1, cols[0]);
     }
     let files = corpus_logs(&corpus);
     let mut problems = Vec::new();
@@ -215,13 +219,20 @@ fn every_corpus_log_gives_the_rules_its_row_names() {
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), files.len(), "one line per input");
     for (f, line) in files.iter().zip(&lines) {
-        let mut got: Vec<String> =
-            line["findings"].as_array().unwrap().iter().map(|x| x["rule"].as_str().unwrap().to_string()).collect();
+        let findings = line["findings"].as_array().unwrap();
+        let mut got: Vec<String> = findings.iter().map(|x| x["rule"].as_str().unwrap().to_string()).collect();
         got.sort();
         got.dedup();
-        if let Some(want) = expected.get(f) {
+        let mut codes: Vec<String> =
+            findings.iter().filter_map(|x| x["code"].as_str()).map(str::to_lowercase).collect();
+        codes.sort();
+        codes.dedup();
+        if let Some((want, want_codes)) = expected.get(f) {
             if &got != want {
                 problems.push(format!("{f}: gives {got:?}, the table says {want:?}"));
+            }
+            if &codes != want_codes {
+                problems.push(format!("{f}: gives codes {codes:?}, the table says {want_codes:?}"));
             }
         }
     }

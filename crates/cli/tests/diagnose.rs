@@ -133,7 +133,11 @@ fn near_miss_other_code_is_not_rule_b() {
     let d = tree(&[("setupact.log", &text)]);
     let r = diagnose(&[d.path()]);
     assert!(findings(&r, RULE_B).is_empty(), "{}", r.stdout);
-    assert_eq!(r.code, 0);
+    // Still a failed upgrade: never "healthy". The generic finding says so, with its code.
+    let generic = findings(&r, "upgrade-setup-failed");
+    assert_eq!(generic.len(), 1, "{}", r.stdout);
+    assert_eq!(generic[0]["code"], "0x80070005");
+    assert_eq!(r.code, 1);
 }
 
 #[test]

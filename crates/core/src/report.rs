@@ -149,6 +149,9 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fact_list: Vec<FactOut>,
     pub evidence: Vec<Evidence>,
+    /// The evidence line that started the incident (an index into `evidence`).
+    #[serde(skip)]
+    pub trigger: Option<usize>,
     pub remediation: RemediationOut,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,

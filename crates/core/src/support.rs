@@ -134,6 +134,7 @@ mod tests {
             facts: Default::default(),
             fact_list: Vec::new(),
             evidence: Vec::new(),
+            trigger: None,
             remediation: RemediationOut::new("x".into(), Vec::new(), Vec::new(), None),
             references: Vec::new(),
         }

@@ -114,10 +114,13 @@ impl<'a> View<'a> {
     }
 }
 
-/// The line that started an incident: the evidence at the finding's time,
-/// else its first line.
+/// The line that started an incident: its trigger, else the evidence at the
+/// finding's time, else its first line.
 pub fn trigger_line(f: &Finding) -> Option<&Evidence> {
-    f.evidence.iter().find(|e| f.time.is_some() && e.time == f.time).or(f.evidence.first())
+    f.trigger
+        .and_then(|i| f.evidence.get(i))
+        .or_else(|| f.evidence.iter().find(|e| f.time.is_some() && e.time == f.time))
+        .or(f.evidence.first())
 }
 
 /// `view{}` in the JSON report: `findings[top]` leads; `groups` in the
@@ -175,6 +178,7 @@ mod tests {
             facts: Default::default(),
             fact_list: Vec::new(),
             evidence: Vec::new(),
+            trigger: None,
             remediation: RemediationOut::new("x".into(), Vec::new(), Vec::new(), None),
             references: Vec::new(),
         }

@@ -69,6 +69,8 @@ pub struct Rule {
     pub code_from: Option<String>,
     /// A generic failure finding that folds into a specific one.
     pub fallback: bool,
+    /// Codes whose findings are not reported.
+    pub quiet_codes: Vec<u32>,
     /// `{system.x}` names its remediation uses (checked when all rules are loaded).
     pub system_placeholders: Vec<String>,
     /// Facts read only from lines at or before the trigger.
@@ -388,6 +390,17 @@ fn compile_rule(
         v
     });
     let window = duration(&doc.window, 0, &mut err);
+    let quiet_codes: Vec<u32> = doc
+        .quiet_codes
+        .iter()
+        .filter_map(|c| {
+            let v = hresult::parse_code(&c.value);
+            if v.is_none() {
+                err(c, format!("quiet code `{}` is not an error code", c.value));
+            }
+            v
+        })
+        .collect();
     let mut signals = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
     for doc_sig in doc.signals {
@@ -565,6 +578,7 @@ fn compile_rule(
         subject,
         code_from,
         fallback: doc.fallback,
+        quiet_codes,
         system_placeholders,
         origin: origin.to_string(),
         title: doc.title,

@@ -308,41 +308,57 @@ pub fn correlate(rules: &RuleSet, hits: &[Hit], sources: &[SourceInfo]) -> Corre
     Correlated { findings, system }
 }
 
-/// One failure, one finding: a `fallback` rule's finding is dropped when a
-/// specific error finding explains the same failure: it cites one of the
-/// same lines, or states the same code within the fallback rule's window.
+/// Drop what is not a failure of its own: a finding with one of its rule's
+/// quiet codes; a `fallback` rule's finding when a specific error finding
+/// explains the same failure (it cites one of the same lines, or states the
+/// same code within the fallback rule's window); and of two fallback
+/// findings of one failure (the same code within the window, from two
+/// rules: a CBS log and WindowsUpdate.log telling the same story), the one
+/// with less evidence. One failure, one finding.
 fn fold_fallbacks(rules: &RuleSet, findings: &mut Vec<Finding>) {
+    let quiet = |f: &Finding| {
+        rules.get(&f.rule).is_some_and(|r| {
+            !r.quiet_codes.is_empty()
+                && f.code.as_deref().and_then(hresult::parse_code).is_some_and(|c| r.quiet_codes.contains(&c))
+        })
+    };
+    findings.retain(|f| !quiet(f));
     let fallback = |f: &Finding| rules.get(&f.rule).is_some_and(|r| r.fallback);
     if !findings.iter().any(fallback) {
         return;
     }
-    // Per specific error finding: its evidence lines, code and time.
-    struct Specific<'a> {
-        lines: HashSet<(&'a str, u64)>,
-        code: Option<&'a str>,
-        time: Option<i64>,
-    }
-    let specific: Vec<Specific<'_>> = findings
-        .iter()
-        .filter(|f| f.severity == super::Severity::Error && !fallback(f))
-        .map(|f| Specific {
-            lines: f.evidence.iter().map(|e| (e.path.as_str(), e.line)).collect(),
-            code: f.code.as_deref(),
-            time: f.time.map(secs),
-        })
-        .collect();
+    let near = |a: &Finding, b: &Finding, window: i64| match (a.time, b.time) {
+        (Some(x), Some(y)) => (secs(x) - secs(y)).abs() <= window,
+        _ => false,
+    };
+    let same_code = |a: &Finding, b: &Finding| a.code.is_some() && a.code == b.code;
     let folded: Vec<bool> = findings
         .iter()
         .map(|f| {
             let Some(rule) = rules.get(&f.rule).filter(|r| r.fallback) else { return false };
-            specific.iter().any(|s| {
-                let shares_line = f.evidence.iter().any(|e| s.lines.contains(&(e.path.as_str(), e.line)));
-                let same_code = s.code.is_some() && s.code == f.code.as_deref();
-                let near = match (s.time, f.time.map(secs)) {
-                    (Some(a), Some(b)) => (a - b).abs() <= rule.window,
-                    _ => false,
-                };
-                shares_line || (same_code && near)
+            // The line that ended the operation (context lines, a command line, do not count).
+            let terminal = f.trigger.and_then(|i| f.evidence.get(i)).map(|e| (e.path.as_str(), e.line));
+            findings.iter().any(|g| {
+                if g.severity != super::Severity::Error || g.rule == f.rule {
+                    return false;
+                }
+                if !fallback(g) {
+                    let shares_line =
+                        terminal.is_some_and(|t| g.evidence.iter().any(|e| (e.path.as_str(), e.line) == t));
+                    // Within the specific incident's span of time (its evidence), give or take the window.
+                    let times = g.evidence.iter().filter_map(|e| e.time.map(secs));
+                    let within = match (f.time.map(secs), times.clone().min(), times.max()) {
+                        (Some(t), Some(a), Some(b)) => a - rule.window <= t && t <= b + rule.window,
+                        // An untimed report (SetupDiag's): the specific finding cites its file.
+                        (None, _, _) => terminal.is_some_and(|(p, _)| g.evidence.iter().any(|e| e.path == p)),
+                        _ => near(f, g, rule.window),
+                    };
+                    return shares_line || (same_code(f, g) && within);
+                }
+                // Two fallbacks: the one with more evidence stays (then the first rule by id).
+                same_code(f, g)
+                    && near(f, g, rule.window)
+                    && (g.evidence.len(), std::cmp::Reverse(&g.rule)) > (f.evidence.len(), std::cmp::Reverse(&f.rule))
             })
         })
         .collect();
@@ -455,6 +471,7 @@ fn finding(rule: &Rule, trigger: &Hit, members: &[&Hit], paths: &[&str]) -> Find
         subject: rule.subject.clone(),
         facts,
         fact_list,
+        trigger: evidence.iter().position(|e| paths[trigger.source] == e.path && e.line == trigger.line),
         evidence,
         remediation: RemediationOut::new(
             rule.remediation.id.clone(),

@@ -26,6 +26,10 @@ pub struct RuleDoc {
     /// code within this rule's window), so one failure gives one finding.
     #[serde(default)]
     pub fallback: bool,
+    /// Codes that end an operation without a fault of the machine (a
+    /// cancellation, a probe): a finding with one of them is not reported.
+    #[serde(default)]
+    pub quiet_codes: Vec<Spanned<String>>,
     /// What the finding means, for people.
     pub summary: String,
     #[serde(default)]

@@ -124,6 +124,7 @@ mod tests {
             facts: BTreeMap::new(),
             fact_list: Vec::new(),
             evidence: Vec::new(),
+            trigger: None,
             remediation: crate::report::RemediationOut::new("x".into(), Vec::new(), Vec::new(), None),
             references: Vec::new(),
         };

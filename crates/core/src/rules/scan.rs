@@ -327,7 +327,7 @@ fn eval_line(
                 continue;
             }
         }
-        let captures = match &sig.regex {
+        let mut captures = match &sig.regex {
             None => Vec::new(),
             Some(re) => {
                 let found = match memo.iter().find(|(p, _)| *p == re.as_str()) {
@@ -349,6 +349,10 @@ fn eval_line(
                 }
             }
         };
+        // setupapi: the section the line is in (`Device Install ...`), as a capture.
+        if let Some(section) = &entry.section {
+            captures.push(("section".to_string(), clip(section)));
+        }
         hits.push(Hit {
             rule: r,
             signal: s,

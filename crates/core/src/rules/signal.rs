@@ -53,6 +53,10 @@ impl Signal {
         if !self.checks.is_empty() {
             return check_hits::CAPTURES.contains(&capture);
         }
+        // The scanner adds the setupapi section the line is in.
+        if capture == "section" && self.kinds.contains(&LogKind::Setupapi) {
+            return true;
+        }
         self.regex.as_ref().is_some_and(|r| r.capture_names().flatten().any(|n| n == capture))
     }
 
