@@ -101,14 +101,21 @@ type Targets = Vec<(usize, usize)>;
 #[derive(Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
-    /// Leftmost-first automata find candidate positions fast (SIMD
-    /// prefilters need leftmost semantics); the standard ones list every
-    /// anchor in a candidate line (overlapping search needs standard).
-    exact: Option<(AhoCorasick, AhoCorasick)>,
+    /// Leftmost-first automata find candidate positions fast: SIMD
+    /// prefilters need leftmost semantics, and the Teddy one takes at most
+    /// [`FIND_CHUNK`] patterns, so the anchors are split into chunks of
+    /// that many (past it, one automaton would fall back to a scan twice as
+    /// slow). The standard automata list every anchor in a candidate line
+    /// (overlapping search needs standard).
+    find: Vec<AhoCorasick>,
+    exact: Option<AhoCorasick>,
     exact_targets: Vec<Targets>,
-    folded: Option<(AhoCorasick, AhoCorasick)>,
+    folded: Option<AhoCorasick>,
     folded_targets: Vec<Targets>,
 }
+
+/// Anchors per leftmost-first automaton (the Teddy prefilter's limit).
+const FIND_CHUNK: usize = 64;
 
 impl RuleSet {
     /// The rules built into the binary.
@@ -226,20 +233,28 @@ impl RuleSet {
                 }
             }
         }
-        let build = |pats: &[String], fold: bool| -> Result<Option<(AhoCorasick, AhoCorasick)>, RuleError> {
-            if pats.is_empty() {
-                return Ok(None);
-            }
-            let one = |kind: MatchKind| {
+        let one =
+            |pats: &[String], fold: bool, kind: MatchKind| {
                 AhoCorasickBuilder::new().match_kind(kind).ascii_case_insensitive(fold).build(pats).map_err(|e| {
                     RuleError { file: "<rules>".into(), line: None, message: format!("anchors do not compile: {e}") }
                 })
             };
-            Ok(Some((one(MatchKind::LeftmostFirst)?, one(MatchKind::Standard)?)))
+        let standard = |pats: &[String], fold: bool| -> Result<Option<AhoCorasick>, RuleError> {
+            if pats.is_empty() {
+                return Ok(None);
+            }
+            one(pats, fold, MatchKind::Standard).map(Some)
         };
+        let mut find = Vec::new();
+        for (pats, fold) in [(&exact_pats, false), (&folded_pats, true)] {
+            for chunk in pats.chunks(FIND_CHUNK) {
+                find.push(one(chunk, fold, MatchKind::LeftmostFirst)?);
+            }
+        }
         Ok(RuleSet {
-            exact: build(&exact_pats, false)?,
-            folded: build(&folded_pats, true)?,
+            find,
+            exact: standard(&exact_pats, false)?,
+            folded: standard(&folded_pats, true)?,
             exact_targets,
             folded_targets,
             rules,
@@ -248,14 +263,14 @@ impl RuleSet {
 
     /// A cursor over the anchor hits of one haystack.
     pub fn candidates<'a>(&'a self, hay: &'a [u8]) -> Candidates<'a> {
-        Candidates { set: self, hay, next: [None, None] }
+        Candidates { set: self, hay, next: vec![None; self.find.len()] }
     }
 
     /// Every (rule, signal) whose anchor occurs in `line`, deduplicated.
     pub fn signals_in(&self, line: &[u8], out: &mut Vec<(usize, usize)>) {
         out.clear();
         for (ac, targets) in [(&self.exact, &self.exact_targets), (&self.folded, &self.folded_targets)] {
-            if let Some((_, ac)) = ac {
+            if let Some(ac) = ac {
                 for m in ac.find_overlapping_iter(line) {
                     for t in &targets[m.pattern().as_usize()] {
                         if !out.contains(t) {
@@ -284,15 +299,14 @@ pub struct Candidates<'a> {
     set: &'a RuleSet,
     hay: &'a [u8],
     /// Per automaton: `None` = not searched yet, `Some(None)` = no more hits.
-    next: [Option<Option<usize>>; 2],
+    next: Vec<Option<Option<usize>>>,
 }
 
 impl Candidates<'_> {
     /// The first offset at or after `from` where an anchor starts.
     pub fn next_from(&mut self, from: usize) -> Option<usize> {
         let mut best: Option<usize> = None;
-        for (i, ac) in [&self.set.exact, &self.set.folded].into_iter().enumerate() {
-            let Some((ac, _)) = ac else { continue };
+        for (i, ac) in self.set.find.iter().enumerate() {
             let stale = match self.next[i] {
                 None => true,
                 Some(Some(p)) => p < from,
@@ -644,6 +658,25 @@ mod tests {
             e[0].to_string(),
             "c.yaml:1: remediation `x` (c.yaml) uses the fact `misssing`, which rule `c` does not extract"
         );
+    }
+
+    /// More anchors than one SIMD automaton takes: split into chunks, and
+    /// every anchor is still found, in order.
+    #[test]
+    fn anchors_past_the_teddy_limit_are_chunked_and_all_found() {
+        let regexes: Vec<String> = (0..150).map(|i| format!("anchor{i}")).collect();
+        let refs: Vec<&str> = regexes.iter().map(String::as_str).collect();
+        let set = RuleSet::from_sources(&[("c.yaml".to_string(), rule_with("c", &refs))]).unwrap();
+        assert_eq!(set.find.len(), 3, "150 anchors in chunks of {FIND_CHUNK}");
+        let hay = b"x anchor149 y anchor0 z anchor77";
+        let mut c = set.candidates(hay);
+        let mut found = Vec::new();
+        let mut from = 0;
+        while let Some(p) = c.next_from(from) {
+            found.push(p);
+            from = p + 1;
+        }
+        assert_eq!(found, [2, 14, 24]);
     }
 
     #[test]
