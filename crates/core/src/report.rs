@@ -176,6 +176,30 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl Finding {
+    /// A bare finding for unit tests: the rule, severity and time given,
+    /// the rest empty.
+    #[cfg(test)]
+    pub(crate) fn for_test(rule: &str, severity: Severity, time: Option<&str>) -> Finding {
+        Finding {
+            rule: rule.into(),
+            title: "t".into(),
+            severity,
+            code: None,
+            code_name: None,
+            code_message: None,
+            scenario: None,
+            time: time.map(|t| t.parse().unwrap()),
+            summary: "s".into(),
+            subject: None,
+            facts: BTreeMap::new(),
+            fact_list: Vec::new(),
+            evidence: Vec::new(),
+            trigger: None,
+            remediation: RemediationOut::new("x".into(), Vec::new(), Vec::new(), None),
+            references: Vec::new(),
+        }
+    }
+
     /// The subject fact, when the rule names one (no values: not in the logs).
     pub fn subject_fact(&self) -> Option<&FactOut> {
         let name = self.subject.as_deref()?;

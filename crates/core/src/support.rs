@@ -116,28 +116,11 @@ fn to_utc(local: DateTime, offset_minutes: i64) -> Option<DateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Finding, RemediationOut};
+    use crate::report::Finding;
     use crate::rules::Severity;
 
     fn finding(time: &str) -> Finding {
-        Finding {
-            rule: "r".into(),
-            title: "t".into(),
-            severity: Severity::Error,
-            code: None,
-            code_name: None,
-            code_message: None,
-            scenario: None,
-            time: Some(time.parse().unwrap()),
-            summary: "s".into(),
-            subject: None,
-            facts: Default::default(),
-            fact_list: Vec::new(),
-            evidence: Vec::new(),
-            trigger: None,
-            remediation: RemediationOut::new("x".into(), Vec::new(), Vec::new(), None),
-            references: Vec::new(),
-        }
+        Finding::for_test("r", Severity::Error, Some(time))
     }
 
     fn value<'a>(items: &'a [Item], label: &str) -> &'a str {

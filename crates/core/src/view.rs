@@ -161,27 +161,9 @@ impl<'a> ReportWithView<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::RemediationOut;
 
     fn finding(rule: &str, severity: Severity, time: Option<&str>) -> Finding {
-        Finding {
-            rule: rule.into(),
-            title: "t".into(),
-            severity,
-            code: None,
-            code_name: None,
-            code_message: None,
-            scenario: None,
-            time: time.map(|t| t.parse().unwrap()),
-            summary: "s".into(),
-            subject: None,
-            facts: Default::default(),
-            fact_list: Vec::new(),
-            evidence: Vec::new(),
-            trigger: None,
-            remediation: RemediationOut::new("x".into(), Vec::new(), Vec::new(), None),
-            references: Vec::new(),
-        }
+        Finding::for_test(rule, severity, time)
     }
 
     #[test]

@@ -110,24 +110,7 @@ mod tests {
     fn system_facts_are_filled_once_the_machine_is_known() {
         let mut r = Report::new();
         let step = |t: &str| Action { text: t.into(), shell: None, commands: Vec::new() };
-        let mut f = crate::report::Finding {
-            rule: "r".into(),
-            title: "t".into(),
-            severity: crate::rules::Severity::Error,
-            code: None,
-            code_name: None,
-            code_message: None,
-            scenario: None,
-            time: None,
-            summary: "s".into(),
-            subject: None,
-            facts: BTreeMap::new(),
-            fact_list: Vec::new(),
-            evidence: Vec::new(),
-            trigger: None,
-            remediation: crate::report::RemediationOut::new("x".into(), Vec::new(), Vec::new(), None),
-            references: Vec::new(),
-        };
+        let mut f = crate::report::Finding::for_test("r", crate::rules::Severity::Error, None);
         f.remediation.set_actions(vec![step("Build {system.os_build}, zone {system.time_zone}."), step("{keep}")]);
         r.findings.push(f);
         r.system.insert("os_build".into(), "19045.4291".into());
