@@ -50,6 +50,20 @@ impl<'a> Group<'a> {
     pub fn last_time(&self) -> Option<DateTime> {
         self.findings.iter().filter_map(|f| f.time).max()
     }
+
+    /// `, first <time>, last <time>` when the incidents carry times, else
+    /// nothing: what every printer says after the count.
+    pub fn span_text(&self) -> String {
+        match (self.first_time(), self.last_time()) {
+            (Some(a), Some(b)) => format!(", first {}, last {}", when(Some(a)), when(Some(b))),
+            _ => String::new(),
+        }
+    }
+}
+
+/// A finding's log time as printers show it, or `no time`.
+pub fn when(t: Option<DateTime>) -> String {
+    t.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "no time".into())
 }
 
 impl<'a> View<'a> {

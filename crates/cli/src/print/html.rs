@@ -2,7 +2,7 @@
 //! no script, no external resources.
 
 use servicing_doctor::report::{CheckStatus, Report};
-use servicing_doctor::view::{trigger_line, View, MAX_EARLIER_LISTED};
+use servicing_doctor::view::{trigger_line, when, View, MAX_EARLIER_LISTED};
 use std::io::{self, Write};
 
 pub fn escape(s: &str) -> String {
@@ -59,12 +59,7 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
             writeln!(out, "<tr><th>When (log time)</th><td>{}</td></tr>", t.strftime("%Y-%m-%d %H:%M:%S"))?;
         }
         if g.count() > 1 {
-            let span = match (g.first_time(), g.last_time()) {
-                (Some(a), Some(b)) => {
-                    format!(", first {}, last {}", a.strftime("%Y-%m-%d %H:%M:%S"), b.strftime("%Y-%m-%d %H:%M:%S"))
-                }
-                _ => String::new(),
-            };
+            let span = g.span_text();
             writeln!(out, "<tr><th>Incidents</th><td>{}{span}; the most recent is shown</td></tr>", g.count())?;
         }
         for item in servicing_doctor::support::summary(report, f) {
@@ -90,10 +85,9 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
         if !g.earlier().is_empty() {
             writeln!(out, "<h2>Earlier incidents</h2><ul>")?;
             for e in g.earlier().iter().take(MAX_EARLIER_LISTED) {
-                let when =
-                    e.time.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "no time".into());
+                let time = when(e.time);
                 let at = trigger_line(e).map(|l| format!("{}:{}", l.path, l.line)).unwrap_or_default();
-                writeln!(out, "<li>{when} <code>{}</code></li>", escape(&at))?;
+                writeln!(out, "<li>{time} <code>{}</code></li>", escape(&at))?;
             }
             if g.earlier().len() > MAX_EARLIER_LISTED {
                 writeln!(out, "<li>and {} more</li>", g.earlier().len() - MAX_EARLIER_LISTED)?;

@@ -14,7 +14,7 @@
 
 use servicing_doctor::report::{CheckStatus, Report};
 use servicing_doctor::support;
-use servicing_doctor::view::{trigger_line, Group, View, MAX_EARLIER_LISTED};
+use servicing_doctor::view::{trigger_line, when, Group, View, MAX_EARLIER_LISTED};
 use std::io::{self, Write};
 
 /// Escape text for Markdown prose, table cells included: the characters
@@ -178,12 +178,7 @@ fn finding(out: &mut impl Write, report: &Report, g: &Group<'_>, main: bool) -> 
         writeln!(out, "| When (log time) | {} |", t.strftime("%Y-%m-%d %H:%M:%S"))?;
     }
     if g.count() > 1 {
-        let span = match (g.first_time(), g.last_time()) {
-            (Some(a), Some(b)) => {
-                format!(", first {}, last {}", a.strftime("%Y-%m-%d %H:%M:%S"), b.strftime("%Y-%m-%d %H:%M:%S"))
-            }
-            _ => String::new(),
-        };
+        let span = g.span_text();
         let kept = if g.more_incidents { " (only the most recent are kept)" } else { "" };
         writeln!(out, "| Incidents | {}{span}{kept}; the most recent is shown |", g.count())?;
     }
@@ -232,9 +227,9 @@ fn finding(out: &mut impl Write, report: &Report, g: &Group<'_>, main: bool) -> 
         writeln!(out, "{h}# Earlier incidents")?;
         writeln!(out)?;
         for e in g.earlier().iter().take(MAX_EARLIER_LISTED) {
-            let when = e.time.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "no time".into());
+            let time = when(e.time);
             let at = trigger_line(e).map(|l| code(&format!("{}:{}", l.path, l.line))).unwrap_or_default();
-            writeln!(out, "- {when} {at}")?;
+            writeln!(out, "- {time} {at}")?;
         }
         if g.earlier().len() > MAX_EARLIER_LISTED {
             writeln!(out, "- and {} more", g.earlier().len() - MAX_EARLIER_LISTED)?;

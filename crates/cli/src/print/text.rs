@@ -6,7 +6,7 @@ use anstyle::{AnsiColor, Style};
 use servicing_doctor::report::{CheckStatus, Report};
 use servicing_doctor::rules::placeholder::NOT_IN_LOGS;
 use servicing_doctor::rules::Severity;
-use servicing_doctor::view::{trigger_line, View, MAX_EARLIER_LISTED};
+use servicing_doctor::view::{trigger_line, when, View, MAX_EARLIER_LISTED};
 use servicing_doctor::LogKind;
 use std::io::{self, Write};
 
@@ -70,12 +70,7 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool, width: Option<u
         }
         if group.count() > 1 {
             let more = if group.more_incidents { " (only the most recent are kept)" } else { "" };
-            let span = match (group.first_time(), group.last_time()) {
-                (Some(a), Some(b)) => {
-                    format!(", first {}, last {}", a.strftime("%Y-%m-%d %H:%M:%S"), b.strftime("%Y-%m-%d %H:%M:%S"))
-                }
-                _ => String::new(),
-            };
+            let span = group.span_text();
             writeln!(out, "    seen:     {} incidents{span}{more}; the most recent is shown", group.count())?;
         }
         if let Some(code) = &f.code {
@@ -116,10 +111,9 @@ pub fn write(out: &mut impl Write, report: &Report, color: bool, width: Option<u
             writeln!(out)?;
             writeln!(out, "    {}", p.s(bold, "Earlier incidents:"))?;
             for e in group.earlier().iter().take(MAX_EARLIER_LISTED) {
-                let when =
-                    e.time.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "no time".into());
+                let time = when(e.time);
                 let at = trigger_line(e).map(|l| format!("{}:{}", l.path, l.line)).unwrap_or_default();
-                writeln!(out, "      {when}  {}", p.s(dim, &inert(&at)))?;
+                writeln!(out, "      {time}  {}", p.s(dim, &inert(&at)))?;
             }
             if group.earlier().len() > MAX_EARLIER_LISTED {
                 writeln!(out, "      and {} more", group.earlier().len() - MAX_EARLIER_LISTED)?;
