@@ -323,10 +323,20 @@ fn fold_fallbacks(rules: &RuleSet, findings: &mut Vec<Finding>) {
         })
     };
     findings.retain(|f| !quiet(f));
-    let fallback = |f: &Finding| rules.get(&f.rule).is_some_and(|r| r.fallback);
-    if !findings.iter().any(fallback) {
+    // Looked up once per finding, not once per pair.
+    let rule_of: Vec<Option<&Rule>> = findings.iter().map(|f| rules.get(&f.rule)).collect();
+    let fallback = |i: usize| rule_of[i].is_some_and(|r| r.fallback);
+    if !(0..findings.len()).any(fallback) {
         return;
     }
+    // Each finding's evidence span of time.
+    let spans: Vec<Option<(i64, i64)>> = findings
+        .iter()
+        .map(|g| {
+            let times = g.evidence.iter().filter_map(|e| e.time.map(secs));
+            times.clone().min().zip(times.max())
+        })
+        .collect();
     let near = |a: &Finding, b: &Finding, window: i64| match (a.time, b.time) {
         (Some(x), Some(y)) => (secs(x) - secs(y)).abs() <= window,
         _ => false,
@@ -334,23 +344,23 @@ fn fold_fallbacks(rules: &RuleSet, findings: &mut Vec<Finding>) {
     let same_code = |a: &Finding, b: &Finding| a.code.is_some() && a.code == b.code;
     let folded: Vec<bool> = findings
         .iter()
-        .map(|f| {
-            let Some(rule) = rules.get(&f.rule).filter(|r| r.fallback) else { return false };
+        .enumerate()
+        .map(|(fi, f)| {
+            let Some(rule) = rule_of[fi].filter(|r| r.fallback) else { return false };
             // The line that ended the operation (context lines, a command line, do not count).
             let terminal = f.trigger.and_then(|i| f.evidence.get(i)).map(|e| (e.path.as_str(), e.line));
-            findings.iter().any(|g| {
+            findings.iter().enumerate().any(|(gi, g)| {
                 if g.severity != super::Severity::Error || g.rule == f.rule {
                     return false;
                 }
-                if !fallback(g) {
+                if !fallback(gi) {
                     let shares_line =
                         terminal.is_some_and(|t| g.evidence.iter().any(|e| (e.path.as_str(), e.line) == t));
                     // Within the specific incident's span of time (its evidence), give or take the window.
-                    let times = g.evidence.iter().filter_map(|e| e.time.map(secs));
-                    let within = match (f.time.map(secs), times.clone().min(), times.max()) {
-                        (Some(t), Some(a), Some(b)) => a - rule.window <= t && t <= b + rule.window,
+                    let within = match (f.time.map(secs), spans[gi]) {
+                        (Some(t), Some((a, b))) => a - rule.window <= t && t <= b + rule.window,
                         // An untimed report (SetupDiag's): the specific finding cites its file.
-                        (None, _, _) => terminal.is_some_and(|(p, _)| g.evidence.iter().any(|e| e.path == p)),
+                        (None, _) => terminal.is_some_and(|(p, _)| g.evidence.iter().any(|e| e.path == p)),
                         _ => near(f, g, rule.window),
                     };
                     return shares_line || (same_code(f, g) && within);

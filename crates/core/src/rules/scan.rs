@@ -311,7 +311,8 @@ fn eval_line(
     source: usize,
     hits: &mut Vec<Hit>,
 ) {
-    // A shared signal used by several rules has one pattern: run it once per line.
+    // A shared signal used by several rules has one pattern: run it once per
+    // line (a line with one candidate, the usual case, needs no memo).
     type Memo<'r> = (&'r str, Option<Vec<(String, String)>>);
     let mut memo: Vec<Memo<'_>> = Vec::new();
     for &(r, s) in cands {
@@ -330,18 +331,22 @@ fn eval_line(
         let mut captures = match &sig.regex {
             None => Vec::new(),
             Some(re) => {
-                let found = match memo.iter().find(|(p, _)| *p == re.as_str()) {
-                    Some((_, found)) => found.clone(),
-                    None => {
-                        let found = re.captures(line).map(|c| {
-                            re.capture_names()
-                                .flatten()
-                                .filter_map(|n| c.name(n).map(|m| (n.to_string(), m.as_str().trim().to_string())))
-                                .collect::<Vec<_>>()
-                        });
-                        memo.push((re.as_str(), found.clone()));
-                        found
-                    }
+                let run = || {
+                    re.captures(line).map(|c| {
+                        re.capture_names()
+                            .flatten()
+                            .filter_map(|n| c.name(n).map(|m| (n.to_string(), m.as_str().trim().to_string())))
+                            .collect::<Vec<_>>()
+                    })
+                };
+                let found = if cands.len() == 1 {
+                    run()
+                } else if let Some((_, found)) = memo.iter().find(|(p, _)| *p == re.as_str()) {
+                    found.clone()
+                } else {
+                    let found = run();
+                    memo.push((re.as_str(), found.clone()));
+                    found
                 };
                 match found {
                     None => continue,
