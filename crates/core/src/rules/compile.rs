@@ -521,7 +521,7 @@ fn compile_rule(
             }
         }
         for log in &case.logs {
-            if LogKind::from_name(&log.kind).is_none_or(|k| !k.readable_by_rules() || k == LogKind::Check) {
+            if LogKind::from_name(&log.kind).is_none_or(|k| !k.is_log()) {
                 errors.push(RuleError {
                     file: origin.to_string(),
                     line: Some(doc.id.referenced.line()),

@@ -184,18 +184,13 @@ pub(super) fn compile(
     let line = s.id.referenced.line();
     let mut kinds = Vec::new();
     for k in &s.kinds {
-        match LogKind::from_name(&k.value).filter(|k| k.readable_by_rules() && *k != LogKind::Check) {
+        match LogKind::from_name(&k.value).filter(|k| k.is_log()) {
             None => err(
                 k,
                 format!(
                     "unknown log kind `{}`; expected one of {}{}",
                     k.value,
-                    LogKind::ALL
-                        .iter()
-                        .filter(|k| k.readable_by_rules() && **k != LogKind::Check)
-                        .map(|k| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    LogKind::ALL.iter().filter(|k| k.is_log()).map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
                     if k.value == "check" { " (system checks are matched with `check: [<check id>]`)" } else { "" }
                 ),
             ),
